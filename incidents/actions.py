@@ -1,0 +1,214 @@
+"""Triage actions on one incident: owner, status, closing, reopening, comments.
+
+Each locks the incident row, re-reads it, changes it and writes its activity entry in
+the same transaction. Alert membership is not here: see `incidents.membership`.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from incidents import activity
+from incidents.activity import Actor
+from incidents.errors import InvalidChange
+from incidents.models import (
+    CLASSIFICATION_REASONS,
+    ActivityKind,
+    Classification,
+    ClassificationReason,
+    Incident,
+    IncidentStatus,
+    Membership,
+)
+
+MAX_COMMENT_LENGTH = 30_000
+
+
+def _lock(incident: Incident) -> Incident:
+    return Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+def _refresh(incident: Incident, locked: Incident) -> Incident:
+    """Copy the locked row's values onto the caller's object, so it sees the change."""
+    incident.__dict__.update(
+        {f.attname: getattr(locked, f.attname) for f in Incident._meta.concrete_fields}
+    )
+    return incident
+
+
+def check_comment(text: str, *, required: bool = False) -> str:
+    text = (text or "").strip()
+    if required and not text:
+        raise InvalidChange("A comment cannot be empty.")
+    if len(text) > MAX_COMMENT_LENGTH:
+        raise InvalidChange(f"A comment can be at most {MAX_COMMENT_LENGTH:,} characters long.")
+    return text
+
+
+def assign_owner(incident: Incident, owner: AbstractBaseUser | None, *, actor: Actor) -> Incident:
+    with transaction.atomic():
+        locked = _lock(incident)
+        if (
+            owner is not None
+            and not Membership.objects.filter(workspace_id=locked.workspace_id, user=owner).exists()
+        ):
+            raise InvalidChange(f"{owner.get_username()} is not a member of this workspace.")
+        if locked.owner_id == (owner.pk if owner else None):
+            return _refresh(incident, locked)
+        previous = locked.owner.get_username() if locked.owner else None
+        locked.owner = owner
+        locked.save(update_fields=["owner", "modified"])
+        new = owner.get_username() if owner else None
+        activity.record(
+            locked,
+            actor,
+            ActivityKind.OWNER,
+            f"{actor.label} assigned the incident to {new}."
+            if new
+            else f"{actor.label} unassigned the incident.",
+            details={"from": previous, "to": new},
+        )
+    return _refresh(incident, locked)
+
+
+def change_status(incident: Incident, status: str, *, actor: Actor) -> Incident:
+    """Move between New and Active. Closing and reopening have their own actions."""
+    if status not in (IncidentStatus.NEW, IncidentStatus.ACTIVE):
+        raise InvalidChange(
+            "Status can be set to New or Active here; use close or reopen for Closed."
+        )
+    with transaction.atomic():
+        locked = _lock(incident)
+        if locked.is_closed:
+            raise InvalidChange(f"Incident #{locked.number} is closed; reopen it first.")
+        if locked.status == status:
+            return _refresh(incident, locked)
+        previous = locked.status
+        locked.status = status
+        locked.save(update_fields=["status", "modified"])
+        activity.record(
+            locked,
+            actor,
+            ActivityKind.STATUS,
+            f"{actor.label} changed the status from {previous} to {status}.",
+            details={"from": previous, "to": status},
+        )
+    return _refresh(incident, locked)
+
+
+def check_classification(classification: str, reason: str) -> tuple[str, str]:
+    if classification not in Classification.values:
+        raise InvalidChange("Choose a classification to close the incident.")
+    allowed = CLASSIFICATION_REASONS[Classification(classification)]
+    if not allowed:
+        return classification, ""
+    if reason not in allowed:
+        choices = ", ".join(ClassificationReason(r).label for r in allowed)
+        raise InvalidChange(
+            f"A {Classification(classification).label} classification needs a reason: {choices}."
+        )
+    return classification, reason
+
+
+def close_locked(
+    locked: Incident, *, classification: str, reason: str, comment: str, actor: Actor
+) -> None:
+    """Close an incident whose row the caller has locked (shared with the membership module)."""
+    previous = locked.status
+    locked.status = IncidentStatus.CLOSED
+    locked.classification = classification
+    locked.classification_reason = reason
+    locked.classification_comment = comment
+    locked.closed = timezone.now()
+    locked.save(
+        update_fields=[
+            "status",
+            "classification",
+            "classification_reason",
+            "classification_comment",
+            "closed",
+            "modified",
+        ]
+    )
+    label = Classification(classification).label
+    if reason:
+        label += f" – {ClassificationReason(reason).label.lower()}"
+    activity.record(
+        locked,
+        actor,
+        ActivityKind.CLOSED,
+        f"{actor.label} closed the incident as {label}.",
+        comment=comment,
+        details={
+            "from": previous,
+            "classification": classification,
+            "classification_reason": reason,
+        },
+    )
+
+
+def close_incident(
+    incident: Incident,
+    *,
+    classification: str,
+    reason: str = "",
+    comment: str = "",
+    actor: Actor,
+) -> Incident:
+    classification, reason = check_classification(classification, reason)
+    comment = check_comment(comment)
+    with transaction.atomic():
+        locked = _lock(incident)
+        if locked.is_closed:
+            raise InvalidChange(f"Incident #{locked.number} is already closed.")
+        close_locked(
+            locked, classification=classification, reason=reason, comment=comment, actor=actor
+        )
+    return _refresh(incident, locked)
+
+
+def reopen_incident(incident: Incident, *, actor: Actor, comment: str = "") -> Incident:
+    comment = check_comment(comment)
+    with transaction.atomic():
+        locked = _lock(incident)
+        if not locked.is_closed:
+            raise InvalidChange(f"Incident #{locked.number} is not closed.")
+        previous = {
+            "classification": locked.classification,
+            "classification_reason": locked.classification_reason,
+            "classification_comment": locked.classification_comment,
+        }
+        locked.status = IncidentStatus.ACTIVE
+        locked.classification = ""
+        locked.classification_reason = ""
+        locked.classification_comment = ""
+        locked.closed = None
+        locked.save(
+            update_fields=[
+                "status",
+                "classification",
+                "classification_reason",
+                "classification_comment",
+                "closed",
+                "modified",
+            ]
+        )
+        activity.record(
+            locked,
+            actor,
+            ActivityKind.REOPENED,
+            f"{actor.label} reopened the incident.",
+            comment=comment,
+            details={"previous": previous},
+        )
+    return _refresh(incident, locked)
+
+
+def add_comment(incident: Incident, text: str, *, actor: Actor):
+    text = check_comment(text, required=True)
+    with transaction.atomic():
+        locked = _lock(incident)
+        locked.save(update_fields=["modified"])
+        return activity.record(
+            locked, actor, ActivityKind.COMMENT, f"{actor.label} commented.", comment=text
+        )

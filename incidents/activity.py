@@ -1,0 +1,75 @@
+"""Who did something, and the append-only log that remembers it."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from incidents.models import ActivityEntry, ActivityKind, Incident, Via
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user or named system actor behind a change, and the channel it came through."""
+
+    user: AbstractBaseUser | None
+    name: str
+    via: Via
+
+    @classmethod
+    def for_user(cls, user: AbstractBaseUser, via: Via = Via.UI) -> "Actor":
+        return cls(user=user, name=user.get_username(), via=via)
+
+    @classmethod
+    def system(cls, name: str, via: Via = Via.RULE) -> "Actor":
+        return cls(user=None, name=name, via=via)
+
+    @property
+    def label(self) -> str:
+        """How the actor reads in a sentence: "alice", "alice (API)", "automation rule X"."""
+        if self.user is None:
+            return self.name
+        if self.via == Via.API:
+            return f"{self.name} (API)"
+        if self.via == Via.ADMIN:
+            return f"{self.name} (admin site)"
+        return self.name
+
+
+def entry(
+    incident: Incident,
+    actor: Actor,
+    kind: ActivityKind,
+    message: str,
+    *,
+    comment: str = "",
+    details: dict[str, Any] | None = None,
+) -> ActivityEntry:
+    """An unsaved entry; `write` saves a batch of them in one query."""
+    return ActivityEntry(
+        incident=incident,
+        actor=actor.user,
+        actor_name=actor.name,
+        via=actor.via,
+        kind=kind,
+        message=message,
+        comment=comment,
+        details=details or {},
+    )
+
+
+def write(entries: Iterable[ActivityEntry]) -> list[ActivityEntry]:
+    return ActivityEntry.objects.bulk_create(list(entries))
+
+
+def record(
+    incident: Incident,
+    actor: Actor,
+    kind: ActivityKind,
+    message: str,
+    *,
+    comment: str = "",
+    details: dict[str, Any] | None = None,
+) -> ActivityEntry:
+    return write([entry(incident, actor, kind, message, comment=comment, details=details)])[0]

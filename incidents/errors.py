@@ -1,0 +1,140 @@
+"""Refusals of `incidents.membership` and `incidents.actions`, as typed errors.
+
+Each carries two texts: `message`, the words of Microsoft Sentinel's API (the seeds'
+error table, placeholders filled, reused verbatim by the REST API), and `user_message`,
+the same refusal in plain words for the web app. `status` is the HTTP status the API
+answers with and `code` its error code.
+"""
+
+from incidents.models import Alert, Bookmark, Incident
+
+
+class TriageError(Exception):
+    status = 400
+    code = "BadRequest"
+
+    def __init__(self, message: str, user_message: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.user_message = user_message or message
+
+
+class MembershipError(TriageError):
+    """A change of alert membership that the rules forbid. Nothing was changed."""
+
+
+def _name(alert: Alert) -> str:
+    return f"“{alert.display_name}”"
+
+
+class AlertAlreadyInIncident(MembershipError):
+    def __init__(self, alert: Alert, incident: Incident):
+        super().__init__(
+            f"Failed to create relation. Alert {alert.system_alert_id} already exists in "
+            f"incident {incident.uuid}.",
+            f"Alert {_name(alert)} is already in incident #{incident.number}.",
+        )
+
+
+class BookmarkAlreadyInIncident(MembershipError):
+    def __init__(self, bookmark: Bookmark, incident: Incident):
+        super().__init__(
+            f"Failed to create relation. Bookmark {bookmark.bookmark_id} already exists in "
+            f"incident {incident.uuid}.",
+            f"Bookmark “{bookmark.display_name}” is already in incident #{incident.number}.",
+        )
+
+
+class DifferentWorkspace(MembershipError):
+    def __init__(self, resource: Alert | Bookmark, incident: Incident):
+        super().__init__(
+            "Failed to create relation. Related resource and incident should belong to the "
+            "same workspace.",
+            f"“{resource}” and incident #{incident.number} are in different workspaces; "
+            "an alert can only join an incident of its own workspace.",
+        )
+
+
+class ProviderManagedAdd(MembershipError):
+    def __init__(self, alert: Alert, incident: Incident):
+        provider = incident.provider_name
+        super().__init__(
+            f"Failed to create relation. {provider} alerts cannot be added to {provider} "
+            "incidents.",
+            f"{provider} alerts cannot be added to {provider} incidents here: {provider} "
+            f"correlates its own alerts. Make this change in {provider} itself "
+            f"(alert {_name(alert)}, incident #{incident.number}).",
+        )
+
+
+class ProviderManagedRemove(MembershipError):
+    def __init__(self, alert: Alert, incident: Incident):
+        provider = incident.provider_name
+        super().__init__(
+            f"Failed to delete relation. {provider} alerts cannot be removed from {provider} "
+            "incidents.",
+            f"{provider} alerts cannot be removed from {provider} incidents here: {provider} "
+            f"correlates its own alerts. Make this change in {provider} itself "
+            f"(alert {_name(alert)}, incident #{incident.number}).",
+        )
+
+
+class IncidentFull(MembershipError):
+    def __init__(self, incident: Incident, adding: int, limit: int):
+        super().__init__(
+            f"Failed to create relation. Incident {incident.uuid} already contains "
+            f"{incident.alert_count} alerts; an incident can contain at most {limit} alerts.",
+            f"Incident #{incident.number} has {incident.alert_count} alerts; adding {adding} "
+            f"more would pass the limit of {limit} alerts per incident. Nothing was changed.",
+        )
+
+
+class LastIncident(MembershipError):
+    def __init__(self, alert: Alert, incident: Incident):
+        super().__init__(
+            f"Failed to delete relation. Alert {alert.system_alert_id} belongs to no other "
+            f"incident than {incident.uuid}, and every alert must belong to an incident: link "
+            "it to another incident instead of removing it.",
+            f"Alert {_name(alert)} belongs to no other incident, and every alert must belong "
+            "to an incident. Link it to another incident instead (“Link alerts to another "
+            "incident”).",
+        )
+
+
+class AlertNotInIncident(MembershipError):
+    status = 404
+    code = "NotFound"
+
+    def __init__(self, alert: Alert, incident: Incident):
+        super().__init__(
+            f"Alert {alert.system_alert_id} is not related to incident {incident.uuid}.",
+            f"Alert {_name(alert)} is not in incident #{incident.number} (any more).",
+        )
+
+
+class RelationTypeConflict(MembershipError):
+    def __init__(self, name: str, incident: Incident):
+        super().__init__(
+            f"Failed to create relation. Different relation type with name {name} already "
+            f"exists in incident {incident.uuid}.",
+        )
+
+
+class RelationNameTaken(MembershipError):
+    status = 409
+    code = "Conflict"
+
+    def __init__(self, name: str, incident: Incident, other: Alert):
+        super().__init__(
+            f"Failed to create relation. Relation with name {name} already exists in incident "
+            f"{incident.uuid} to different alert {other.system_alert_id}.",
+        )
+
+
+class NothingToMove(MembershipError):
+    def __init__(self, user_message: str):
+        super().__init__(user_message)
+
+
+class InvalidChange(TriageError):
+    """A triage action with values that do not fit (a reason that does not match, …)."""

@@ -1,0 +1,692 @@
+"""Every change of alert membership: which alerts (and bookmarks) belong to which incident.
+
+The web views, the API, the admin and automation rules call these functions and never
+write a `Relation` themselves, so the rules of DESIGN.md hold at every call:
+
+1. an incident holds at most `TRIAGE_MAX_ALERTS_PER_INCIDENT` alerts;
+2. an alert only joins incidents of its own workspace;
+3. an alert is related to an incident at most once;
+4. every alert keeps at least one incident;
+5. alerts of a self-correlating provider (`TRIAGE_SELF_CORRELATING_PROVIDERS`) are
+   neither added to nor removed from that provider's incidents;
+6. every incident touched gets its activity entries in the same transaction;
+7. each operation is atomic, and locks rows in one global order — alerts by id, then
+   incidents by id, then the workspace's number counter — so concurrent requests queue
+   instead of deadlocking, and none can pass the cap or strand an alert.
+
+Naming rule for an incident created from alerts (`move_alerts(destination=None)`): the
+alerts' distinct display names in order of first appearance (earliest alert first).
+One name gives "<name>", or "<name> (N alerts)" when several alerts share it; two give
+"<A> and <B>"; more give "<A>, <B> and K more". Titles are cut to 256 characters.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Max, Min
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from incidents import activity
+from incidents.actions import check_comment, close_locked
+from incidents.activity import Actor
+from incidents.errors import (
+    AlertAlreadyInIncident,
+    AlertNotInIncident,
+    BookmarkAlreadyInIncident,
+    DifferentWorkspace,
+    IncidentFull,
+    LastIncident,
+    NothingToMove,
+    ProviderManagedAdd,
+    ProviderManagedRemove,
+    RelationNameTaken,
+    RelationTypeConflict,
+)
+from incidents.models import (
+    SEVERITY_ORDER,
+    ActivityKind,
+    Alert,
+    Bookmark,
+    Classification,
+    Incident,
+    IncidentStatus,
+    Relation,
+    RelationReason,
+    Workspace,
+)
+from incidents.numbering import allocate_incident_numbers
+
+OtherIncident = Literal["keep", "close"]
+
+CLOSED_BY_MOVE_COMMENT = "Alert was added to another incident"
+TITLE_LENGTH = Incident._meta.get_field("title").max_length
+
+
+def max_alerts() -> int:
+    return settings.TRIAGE_MAX_ALERTS_PER_INCIDENT
+
+
+def is_provider_managed(alert: Alert, incident: Incident) -> bool:
+    """True when the alert's provider correlates its own alerts into this incident."""
+    return (
+        alert.provider_name in settings.TRIAGE_SELF_CORRELATING_PROVIDERS
+        and alert.provider_name == incident.provider_name
+    )
+
+
+def incident_title_for(alerts: Sequence[Alert]) -> str:
+    """The automatic title of an incident made from `alerts` (see the module's docstring)."""
+    ordered = sorted(alerts, key=lambda a: (a.start_time or a.time_generated, a.pk or 0))
+    names = list(dict.fromkeys(a.display_name.strip() or "Untitled alert" for a in ordered))
+    if len(names) == 1:
+        title = names[0] if len(ordered) == 1 else f"{names[0]} ({len(ordered)} alerts)"
+    elif len(names) == 2:
+        title = f"{names[0]} and {names[1]}"
+    else:
+        title = f"{names[0]}, {names[1]} and {len(names) - 2} more"
+    if len(title) > TITLE_LENGTH:
+        title = title[: TITLE_LENGTH - 1] + "…"
+    return title
+
+
+def highest_severity(alerts: Iterable[Alert]) -> str:
+    return min((a.severity for a in alerts), key=SEVERITY_ORDER.index)
+
+
+# --- results ---------------------------------------------------------------
+
+
+@dataclass
+class AddResult:
+    incident: Incident
+    added: list[Alert]
+    # The other incidents each added alert was already in (it stays there too).
+    also_in: dict[int, list[Incident]] = field(default_factory=dict)
+    closed: list[Incident] = field(default_factory=list)
+
+
+@dataclass
+class MoveResult:
+    destination: Incident
+    created: bool
+    moved: list[Alert]
+    # Incident → the alerts that left it.
+    left: dict[Incident, list[Alert]] = field(default_factory=dict)
+    closed: list[Incident] = field(default_factory=list)
+
+
+@dataclass
+class AddPreview:
+    """What adding alerts to an incident would touch: the seed's "special situations"."""
+
+    incident: Incident
+    # Alert id → the other incidents it already belongs to.
+    other_incidents: dict[int, list[Incident]]
+    # Other incidents whose only alert is being added: "Keep" or "Close other incident".
+    sole_alert_incidents: list[Incident]
+    already_here: list[Alert]
+
+
+# --- locking and bookkeeping -----------------------------------------------
+
+
+def _lock_alerts(alerts: Iterable[Alert]) -> list[Alert]:
+    ids = sorted({a.pk for a in alerts})
+    locked = list(Alert.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    if len(locked) != len(ids):
+        raise Alert.DoesNotExist("An alert was deleted while it was being linked.")
+    return locked
+
+
+def _lock_incidents(ids: Iterable[int]) -> dict[int, Incident]:
+    rows = Incident.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    return {incident.pk: incident for incident in rows}
+
+
+def _memberships(alert_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Alert id → the ids of the incidents it belongs to."""
+    found: dict[int, set[int]] = defaultdict(set)
+    rows = Relation.objects.filter(alert_id__in=list(alert_ids)).values_list(
+        "alert_id", "incident_id"
+    )
+    for alert_id, incident_id in rows:
+        found[alert_id].add(incident_id)
+    return found
+
+
+def _recount(incidents: Iterable[Incident]) -> None:
+    """Recompute alert counts and activity times of locked incidents from their relations."""
+    by_id = {i.pk: i for i in incidents}
+    stats = (
+        Relation.objects.filter(incident_id__in=list(by_id), alert__isnull=False)
+        .values("incident_id")
+        .annotate(
+            n=Count("id"),
+            first=Min(Coalesce("alert__start_time", "alert__time_generated")),
+            last=Max(Coalesce("alert__end_time", "alert__time_generated")),
+        )
+    )
+    now = timezone.now()
+    for incident in by_id.values():
+        # An emptied incident keeps the activity times it had.
+        incident.alert_count = 0
+        incident.modified = now
+    for row in stats:
+        incident = by_id[row["incident_id"]]
+        incident.alert_count = row["n"]
+        incident.first_activity_time = row["first"]
+        incident.last_activity_time = row["last"]
+    Incident.objects.bulk_update(
+        by_id.values(), ["alert_count", "first_activity_time", "last_activity_time", "modified"]
+    )
+
+
+def _check_can_join(alerts: Sequence[Alert], incident: Incident, *, reason: str) -> None:
+    for alert in alerts:
+        if alert.workspace_id != incident.workspace_id:
+            raise DifferentWorkspace(alert, incident)
+    if reason != RelationReason.INGESTION:
+        for alert in alerts:
+            if is_provider_managed(alert, incident):
+                raise ProviderManagedAdd(alert, incident)
+
+
+def _check_room(incident: Incident, adding: int) -> None:
+    limit = max_alerts()
+    if adding and incident.alert_count + adding > limit:
+        raise IncidentFull(incident, adding, limit)
+
+
+def _relate(
+    incident: Incident,
+    alerts: Sequence[Alert],
+    *,
+    actor: Actor,
+    reason: str,
+    details: dict | None = None,
+    names: Sequence[str] | None = None,
+) -> list[Relation]:
+    return Relation.objects.bulk_create(
+        Relation(
+            incident=incident,
+            alert=alert,
+            name=names[i] if names else str(uuid.uuid4()),
+            reason=reason,
+            created_by=actor.user,
+            created_by_name="" if actor.user else actor.name,
+            details=details or {},
+        )
+        for i, alert in enumerate(alerts)
+    )
+
+
+def _numbers(incidents: Iterable[Incident]) -> str:
+    return ", ".join(f"#{i.number}" for i in sorted(incidents, key=lambda i: i.number))
+
+
+def _close_sole_alert_incidents(
+    incidents: Iterable[Incident], destination: Incident, *, actor: Actor
+) -> list[Incident]:
+    closed = []
+    for incident in sorted(incidents, key=lambda i: i.pk):
+        if incident.is_closed:
+            continue
+        close_locked(
+            incident,
+            classification=Classification.UNDETERMINED,
+            reason="",
+            comment=f"{CLOSED_BY_MOVE_COMMENT} #{destination.number}.",
+            actor=actor,
+        )
+        closed.append(incident)
+    return closed
+
+
+# --- reading ---------------------------------------------------------------
+
+
+def preview_add(incident: Incident, alerts: Sequence[Alert]) -> AddPreview:
+    """Which special situation adding `alerts` to `incident` is (no locks, no changes)."""
+    memberships = _memberships(a.pk for a in alerts)
+    other_ids = {i for ids in memberships.values() for i in ids} - {incident.pk}
+    others = Incident.objects.in_bulk(other_ids)
+    adding = {a.pk for a in alerts if incident.pk not in memberships.get(a.pk, set())}
+    sole = [
+        others[i]
+        for i in sorted(other_ids)
+        if others[i].alert_count == 1
+        and any(i in memberships.get(a, set()) for a in adding)
+        and not others[i].is_closed
+    ]
+    return AddPreview(
+        incident=incident,
+        other_incidents={
+            a.pk: sorted(
+                (others[i] for i in memberships.get(a.pk, set()) if i in others),
+                key=lambda i: i.number,
+            )
+            for a in alerts
+        },
+        sole_alert_incidents=sole,
+        already_here=[a for a in alerts if a.pk not in adding],
+    )
+
+
+# --- changing --------------------------------------------------------------
+
+
+def add_alerts(
+    incident: Incident,
+    alerts: Sequence[Alert],
+    *,
+    actor: Actor,
+    comment: str = "",
+    other_incident: OtherIncident = "keep",
+    reason: str = RelationReason.MANUAL,
+    details: dict | None = None,
+    relation_names: Sequence[str] | None = None,
+) -> AddResult:
+    """Add alerts to an incident; they stay in any other incident they belong to.
+
+    When an added alert is the only alert of another incident, `other_incident` says
+    whether that incident is kept as it is or closed as Undetermined. `relation_names`
+    name the new relations (the API's relationName); by default each gets a new uuid.
+    """
+    if not alerts:
+        raise NothingToMove("Select at least one alert.")
+    comment = check_comment(comment)
+    with transaction.atomic():
+        locked_alerts = _lock_alerts(alerts)
+        memberships = _memberships(a.pk for a in locked_alerts)
+        other_ids = {i for ids in memberships.values() for i in ids} - {incident.pk}
+        locked = _lock_incidents({incident.pk} | other_ids)
+        destination = locked[incident.pk]
+
+        _check_can_join(locked_alerts, destination, reason=reason)
+        for alert in locked_alerts:
+            if destination.pk in memberships.get(alert.pk, set()):
+                raise AlertAlreadyInIncident(alert, destination)
+        _check_room(destination, len(locked_alerts))
+
+        _relate(
+            destination,
+            locked_alerts,
+            actor=actor,
+            reason=reason,
+            details={**(details or {}), **({"comment": comment} if comment else {})},
+            names=relation_names,
+        )
+        also_in = {
+            a.pk: sorted((locked[i] for i in memberships.get(a.pk, set())), key=lambda i: i.number)
+            for a in locked_alerts
+        }
+        kind = (
+            ActivityKind.ALERT_CORRELATED
+            if reason in (RelationReason.RULE, RelationReason.INGESTION)
+            else ActivityKind.ALERT_ADDED
+        )
+        entries = []
+        for alert in locked_alerts:
+            message = (
+                f"Alert “{alert.display_name}” was correlated with this incident by {actor.label}."
+            )
+            if also_in[alert.pk]:
+                message += f" It also belongs to {_numbers(also_in[alert.pk])}."
+            entries.append(
+                activity.entry(
+                    destination,
+                    actor,
+                    kind,
+                    message,
+                    comment=comment,
+                    details={
+                        "alert": str(alert.system_alert_id),
+                        "alert_name": alert.display_name,
+                        "also_in": [i.number for i in also_in[alert.pk]],
+                        **(details or {}),
+                    },
+                )
+            )
+        activity.write(entries)
+        _recount([destination])
+
+        closed = []
+        if other_incident == "close":
+            # One alert, and it is one of ours: this incident held only that alert.
+            sole = [locked[i] for i in other_ids if locked[i].alert_count == 1]
+            closed = _close_sole_alert_incidents(sole, destination, actor=actor)
+    _sync(incident, destination)
+    return AddResult(incident=incident, added=locked_alerts, also_in=also_in, closed=closed)
+
+
+def remove_alert(incident: Incident, alert: Alert, *, actor: Actor, comment: str = "") -> None:
+    """Take an alert out of an incident; refused when it is the alert's last incident."""
+    comment = check_comment(comment)
+    with transaction.atomic():
+        (locked_alert,) = _lock_alerts([alert])
+        memberships = _memberships([locked_alert.pk])[locked_alert.pk]
+        locked = _lock_incidents([incident.pk])[incident.pk]
+        if locked.pk not in memberships:
+            raise AlertNotInIncident(locked_alert, locked)
+        if is_provider_managed(locked_alert, locked):
+            raise ProviderManagedRemove(locked_alert, locked)
+        if memberships == {locked.pk}:
+            raise LastIncident(locked_alert, locked)
+        Relation.objects.filter(incident=locked, alert=locked_alert).delete()
+        others = list(Incident.objects.filter(pk__in=memberships - {locked.pk}))
+        activity.record(
+            locked,
+            actor,
+            ActivityKind.ALERT_REMOVED,
+            f"Alert “{locked_alert.display_name}” was removed from this incident by "
+            f"{actor.label}. It stays in {_numbers(others)}.",
+            comment=comment,
+            details={
+                "alert": str(locked_alert.system_alert_id),
+                "alert_name": locked_alert.display_name,
+                "remains_in": sorted(i.number for i in others),
+            },
+        )
+        _recount([locked])
+    _sync(incident, locked)
+
+
+def move_alerts(
+    alerts: Sequence[Alert],
+    *,
+    destination: Incident | None,
+    source: Incident | None = None,
+    actor: Actor,
+    comment: str = "",
+    emptied_incident: OtherIncident = "keep",
+    workspace: Workspace | None = None,
+) -> MoveResult:
+    """Link alerts to another incident ("Link alerts to another incident").
+
+    The alerts leave `source` (the incident they were selected in), or every incident
+    they belong to when `source` is None, and join `destination`, or a new incident
+    named after them when `destination` is None. A source left without alerts is kept
+    or closed as Undetermined, as `emptied_incident` says.
+    """
+    if not alerts:
+        raise NothingToMove("Select at least one alert.")
+    comment = check_comment(comment)
+    with transaction.atomic():
+        locked_alerts = _lock_alerts(alerts)
+        memberships = _memberships(a.pk for a in locked_alerts)
+        wanted = {i for ids in memberships.values() for i in ids}
+        if destination is not None:
+            wanted.add(destination.pk)
+        if source is not None:
+            wanted.add(source.pk)
+        locked = _lock_incidents(wanted)
+
+        leaving: dict[int, list[int]] = {}  # alert id → incident ids it leaves
+        for alert in locked_alerts:
+            current = memberships.get(alert.pk, set())
+            if source is not None:
+                if source.pk not in current:
+                    raise AlertNotInIncident(alert, locked[source.pk])
+                leaving[alert.pk] = [source.pk]
+            else:
+                leaving[alert.pk] = sorted(current)
+            if destination is not None:
+                leaving[alert.pk] = [i for i in leaving[alert.pk] if i != destination.pk]
+
+        created = destination is None
+        if created:
+            target_workspace = workspace or locked_alerts[0].workspace
+            target = _new_incident(target_workspace, locked_alerts, actor=actor)
+        else:
+            target = locked[destination.pk]
+
+        joining = [a for a in locked_alerts if target.pk not in memberships.get(a.pk, set())]
+        if not joining and not any(leaving.values()):
+            raise AlertAlreadyInIncident(locked_alerts[0], target)
+        _check_can_join(joining, target, reason=RelationReason.MANUAL)
+        for alert in locked_alerts:
+            for incident_id in leaving[alert.pk]:
+                if is_provider_managed(alert, locked[incident_id]):
+                    raise ProviderManagedRemove(alert, locked[incident_id])
+        _check_room(target, len(joining))
+
+        for alert in locked_alerts:
+            if leaving[alert.pk]:
+                Relation.objects.filter(alert=alert, incident_id__in=leaving[alert.pk]).delete()
+        sources = {i for ids in leaving.values() for i in ids}
+        _relate(
+            target,
+            joining,
+            actor=actor,
+            reason=RelationReason.MANUAL,
+            details={
+                "moved_from": {
+                    str(a.system_alert_id): [locked[i].number for i in leaving[a.pk]]
+                    for a in joining
+                },
+                "comment": comment,
+            },
+        )
+        left = _moved_activity(locked_alerts, joining, leaving, locked, target, actor, comment)
+        _recount([target, *(locked[i] for i in sources)])
+
+        closed = []
+        if emptied_incident == "close":
+            emptied = [locked[i] for i in sources if locked[i].alert_count == 0]
+            closed = _close_sole_alert_incidents(emptied, target, actor=actor)
+    if destination is not None:
+        _sync(destination, target)
+    return MoveResult(
+        destination=target, created=created, moved=locked_alerts, left=left, closed=closed
+    )
+
+
+def _moved_activity(
+    alerts: Sequence[Alert],
+    joining: Sequence[Alert],
+    leaving: dict[int, list[int]],
+    locked: dict[int, Incident],
+    target: Incident,
+    actor: Actor,
+    comment: str,
+) -> dict[Incident, list[Alert]]:
+    entries = []
+    left: dict[Incident, list[Alert]] = defaultdict(list)
+    for alert in alerts:
+        origins = [locked[i] for i in leaving[alert.pk]]
+        alert_details = {"alert": str(alert.system_alert_id), "alert_name": alert.display_name}
+        if alert in joining:
+            message = (
+                f"Alert “{alert.display_name}” was correlated with this incident by {actor.label}"
+            )
+            message += f", moved from {_numbers(origins)}." if origins else "."
+            entries.append(
+                activity.entry(
+                    target,
+                    actor,
+                    ActivityKind.ALERT_MOVED_IN,
+                    message,
+                    comment=comment,
+                    details={**alert_details, "from": [i.number for i in origins]},
+                )
+            )
+        for origin in origins:
+            left[origin].append(alert)
+            entries.append(
+                activity.entry(
+                    origin,
+                    actor,
+                    ActivityKind.ALERT_MOVED_OUT,
+                    f"Alert “{alert.display_name}” was unlinked from this incident and linked "
+                    f"to #{target.number} by {actor.label}.",
+                    comment=comment,
+                    details={**alert_details, "to": target.number},
+                )
+            )
+    activity.write(entries)
+    return dict(left)
+
+
+def _new_incident(workspace: Workspace, alerts: Sequence[Alert], *, actor: Actor) -> Incident:
+    (number,) = allocate_incident_numbers(workspace)
+    incident = Incident.objects.create(
+        workspace=workspace,
+        number=number,
+        title=incident_title_for(alerts),
+        severity=highest_severity(alerts),
+        status=IncidentStatus.NEW,
+    )
+    activity.record(
+        incident,
+        actor,
+        ActivityKind.CREATED,
+        f"{actor.label} created the incident from {len(alerts)} "
+        f"alert{'s' if len(alerts) != 1 else ''}.",
+        details={"alerts": [str(a.system_alert_id) for a in alerts]},
+    )
+    return incident
+
+
+def create_incident(
+    workspace: Workspace,
+    alerts: Sequence[Alert] = (),
+    *,
+    actor: Actor,
+    reason: str = RelationReason.INGESTION,
+    **fields,
+) -> Incident:
+    """A new incident holding `alerts` (which also stay in any incident they are in).
+
+    Ingestion and automation use it to give each new alert its first incident; analysts
+    use it to open an incident by hand. `fields` are the incident's own (title, …); a
+    missing title is made from the alerts' names.
+    """
+    with transaction.atomic():
+        locked_alerts = _lock_alerts(alerts) if alerts else []
+        (number,) = allocate_incident_numbers(workspace)
+        if "title" not in fields:
+            fields["title"] = incident_title_for(locked_alerts) if alerts else "Untitled incident"
+        if "severity" not in fields and locked_alerts:
+            fields["severity"] = highest_severity(locked_alerts)
+        incident = Incident.objects.create(workspace=workspace, number=number, **fields)
+        _check_can_join(locked_alerts, incident, reason=reason)
+        _check_room(incident, len(locked_alerts))
+        activity.record(
+            incident,
+            actor,
+            ActivityKind.CREATED,
+            f"{actor.label} created the incident.",
+            details={"alerts": [str(a.system_alert_id) for a in locked_alerts]},
+        )
+        if locked_alerts:
+            _relate(incident, locked_alerts, actor=actor, reason=reason)
+            activity.write(
+                activity.entry(
+                    incident,
+                    actor,
+                    ActivityKind.ALERT_CORRELATED,
+                    f"Alert “{alert.display_name}” was correlated with this incident by "
+                    f"{actor.label}.",
+                    details={"alert": str(alert.system_alert_id), "alert_name": alert.display_name},
+                )
+                for alert in locked_alerts
+            )
+            _recount([incident])
+    return incident
+
+
+# --- the API's named relations ---------------------------------------------
+
+
+def put_relation(
+    incident: Incident, name: str, resource: Alert | Bookmark, *, actor: Actor
+) -> tuple[Relation, bool]:
+    """Create relation `name` to `resource`, or find it as it is: (relation, created)."""
+    with transaction.atomic():
+        if isinstance(resource, Alert):
+            _lock_alerts([resource])
+        target = _lock_incidents([incident.pk])[incident.pk]
+        existing = (
+            Relation.objects.filter(incident=target, name=name).select_related("alert").first()
+        )
+        if existing is not None:
+            if isinstance(resource, Alert) and existing.alert_id == resource.pk:
+                return existing, False
+            if isinstance(resource, Bookmark) and existing.bookmark_id == resource.pk:
+                return existing, False
+            if existing.alert is not None and isinstance(resource, Alert):
+                raise RelationNameTaken(name, target, existing.alert)
+            raise RelationTypeConflict(name, target)
+        if isinstance(resource, Bookmark):
+            return _put_bookmark(target, name, resource, actor=actor), True
+        add_alerts(
+            target, [resource], actor=actor, reason=RelationReason.API, relation_names=[name]
+        )
+        _sync(incident, target)
+        return Relation.objects.get(incident=target, name=name), True
+
+
+def _put_bookmark(incident: Incident, name: str, bookmark: Bookmark, *, actor: Actor) -> Relation:
+    if bookmark.workspace_id != incident.workspace_id:
+        raise DifferentWorkspace(bookmark, incident)
+    if Relation.objects.filter(incident=incident, bookmark=bookmark).exists():
+        raise BookmarkAlreadyInIncident(bookmark, incident)
+    relation = Relation.objects.create(
+        incident=incident,
+        bookmark=bookmark,
+        name=name,
+        reason=RelationReason.API,
+        created_by=actor.user,
+        created_by_name="" if actor.user else actor.name,
+    )
+    activity.record(
+        incident,
+        actor,
+        ActivityKind.BOOKMARK_ADDED,
+        f"Bookmark “{bookmark.display_name}” was added to this incident by {actor.label}.",
+        details={"bookmark": str(bookmark.bookmark_id)},
+    )
+    return relation
+
+
+def delete_relation(incident: Incident, name: str, *, actor: Actor) -> bool:
+    """Delete the relation `name`; False when there was none. Alerts follow `remove_alert`."""
+    relation = (
+        Relation.objects.filter(incident=incident, name=name)
+        .select_related("alert", "bookmark")
+        .first()
+    )
+    if relation is None:
+        return False
+    if relation.alert is not None:
+        try:
+            remove_alert(incident, relation.alert, actor=actor)
+        except AlertNotInIncident:
+            return False  # Deleted by a concurrent request.
+        return True
+    with transaction.atomic():
+        _lock_incidents([incident.pk])
+        deleted, _ = Relation.objects.filter(pk=relation.pk).delete()
+        if not deleted:
+            return False
+        activity.record(
+            incident,
+            actor,
+            ActivityKind.BOOKMARK_REMOVED,
+            f"Bookmark “{relation.bookmark.display_name}” was removed from this incident by "
+            f"{actor.label}.",
+            details={"bookmark": str(relation.bookmark.bookmark_id)},
+        )
+    return True
+
+
+def _sync(incident: Incident, locked: Incident) -> None:
+    """Show the caller's incident object the values written under the lock."""
+    for f in ("alert_count", "first_activity_time", "last_activity_time", "status"):
+        setattr(incident, f, getattr(locked, f))

@@ -1,0 +1,424 @@
+"""The domain: workspaces, incidents, alerts, entities, relations and the activity log.
+
+Nothing here changes alert membership: `incidents.membership` owns every write of a
+`Relation` and of `Incident.alert_count`.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+
+class Role(models.TextChoices):
+    READER = "reader", "Reader"
+    RESPONDER = "responder", "Responder"
+    CONTRIBUTOR = "contributor", "Contributor"
+
+
+# What each role may do, weakest first; a role may do everything below it.
+ROLE_RANK = {Role.READER: 0, Role.RESPONDER: 1, Role.CONTRIBUTOR: 2}
+
+
+class Severity(models.TextChoices):
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+    INFORMATIONAL = "Informational"
+
+
+# Most severe first, for "the highest severity of these alerts".
+SEVERITY_ORDER = [Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFORMATIONAL]
+
+
+class IncidentStatus(models.TextChoices):
+    NEW = "New"
+    ACTIVE = "Active"
+    CLOSED = "Closed"
+
+
+class Classification(models.TextChoices):
+    UNDETERMINED = "Undetermined"
+    TRUE_POSITIVE = "TruePositive", "True Positive"
+    BENIGN_POSITIVE = "BenignPositive", "Benign Positive"
+    FALSE_POSITIVE = "FalsePositive", "False Positive"
+
+
+class ClassificationReason(models.TextChoices):
+    SUSPICIOUS_ACTIVITY = "SuspiciousActivity", "Suspicious activity"
+    SUSPICIOUS_BUT_EXPECTED = "SuspiciousButExpected", "Suspicious but expected"
+    INCORRECT_ALERT_LOGIC = "IncorrectAlertLogic", "Incorrect alert logic"
+    INACCURATE_DATA = "InaccurateData", "Inaccurate data"
+
+
+# Which reasons go with which classification (Sentinel's pairs).
+CLASSIFICATION_REASONS = {
+    Classification.UNDETERMINED: [],
+    Classification.TRUE_POSITIVE: [ClassificationReason.SUSPICIOUS_ACTIVITY],
+    Classification.BENIGN_POSITIVE: [ClassificationReason.SUSPICIOUS_BUT_EXPECTED],
+    Classification.FALSE_POSITIVE: [
+        ClassificationReason.INCORRECT_ALERT_LOGIC,
+        ClassificationReason.INACCURATE_DATA,
+    ],
+}
+
+
+class AlertStatus(models.TextChoices):
+    NEW = "New"
+    IN_PROGRESS = "InProgress", "In progress"
+    RESOLVED = "Resolved"
+    DISMISSED = "Dismissed"
+    UNKNOWN = "Unknown"
+
+
+class EntityKind(models.TextChoices):
+    ACCOUNT = "account", "Account"
+    HOST = "host", "Host"
+    IP = "ip", "IP"
+    URL = "url", "URL"
+    FILEHASH = "filehash", "File hash"
+    FILE = "file", "File"
+    PROCESS = "process", "Process"
+    MAILBOX = "mailbox", "Mailbox"
+    MAIL_MESSAGE = "mailmessage", "Mail message"
+    CLOUD_APPLICATION = "cloudapplication", "Cloud application"
+    DNS = "dns", "DNS"
+    REGISTRY_KEY = "registrykey", "Registry key"
+    REGISTRY_VALUE = "registryvalue", "Registry value"
+    AZURE_RESOURCE = "azureresource", "Azure resource"
+    MALWARE = "malware", "Malware"
+    SECURITY_GROUP = "securitygroup", "Security group"
+    IOT_DEVICE = "iotdevice", "IoT device"
+
+
+class Via(models.TextChoices):
+    """The channel through which a change was made."""
+
+    UI = "ui", "Web app"
+    API = "api", "API"
+    RULE = "rule", "Automation rule"
+    INGESTION = "ingestion", "Ingestion"
+    ADMIN = "admin", "Admin site"
+
+
+class Workspace(models.Model):
+    name = models.SlugField(max_length=90, unique=True)
+    display_name = models.CharField(max_length=200, blank=True)
+    subscription_id = models.UUIDField(default=uuid.uuid4)
+    resource_group = models.CharField(max_length=90, default="triage")
+    # The next incident number to hand out; see `incidents.numbering`.
+    next_incident_number = models.PositiveBigIntegerField(default=1, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name
+
+    @property
+    def resource_id(self) -> str:
+        """The workspace's Azure-style resource id, as Sentinel's API spells it."""
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.OperationalInsights/workspaces/{self.name}"
+        )
+
+
+class Membership(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role, default=Role.READER)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+    def allows(self, role: Role) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+
+class Incident(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="incidents")
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    number = models.PositiveBigIntegerField(editable=False)
+    title = models.CharField(max_length=256)
+    description = models.TextField(blank=True)
+    severity = models.CharField(max_length=16, choices=Severity, default=Severity.MEDIUM)
+    status = models.CharField(max_length=16, choices=IncidentStatus, default=IncidentStatus.NEW)
+    classification = models.CharField(max_length=32, choices=Classification, blank=True)
+    classification_reason = models.CharField(
+        max_length=32, choices=ClassificationReason, blank=True
+    )
+    classification_comment = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_incidents",
+    )
+    labels = models.JSONField(default=list, blank=True)
+    provider_name = models.CharField(max_length=100, default="Triage")
+    provider_incident_id = models.CharField(max_length=200, blank=True)
+    first_activity_time = models.DateTimeField(null=True, blank=True)
+    last_activity_time = models.DateTimeField(null=True, blank=True)
+    # Kept by `incidents.membership` under the incident's row lock.
+    alert_count = models.PositiveIntegerField(default=0, editable=False)
+    closed = models.DateTimeField(null=True, blank=True, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "number"], name="incident_unique_number"),
+            models.CheckConstraint(
+                condition=Q(classification="") | Q(status=IncidentStatus.CLOSED),
+                name="incident_classified_only_when_closed",
+            ),
+        ]
+        indexes = [
+            # The queue: open incidents by last activity, and every sortable column.
+            models.Index(
+                "workspace",
+                "status",
+                F("last_activity_time").desc(),
+                F("number").desc(),
+                name="incident_queue_idx",
+            ),
+            models.Index(
+                "workspace",
+                F("last_activity_time").desc(),
+                F("number").desc(),
+                name="incident_activity_idx",
+            ),
+            models.Index("workspace", "severity", "status", name="incident_severity_idx"),
+            models.Index("workspace", "owner", "status", name="incident_owner_idx"),
+            models.Index("workspace", "provider_name", "status", name="incident_provider_idx"),
+            models.Index("workspace", F("created").desc(), name="incident_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:incident", kwargs={"number": self.number})
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == IncidentStatus.CLOSED
+
+
+class Alert(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="alerts")
+    system_alert_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    display_name = models.CharField(max_length=256)
+    alert_type = models.CharField(max_length=256, blank=True)
+    severity = models.CharField(max_length=16, choices=Severity, default=Severity.MEDIUM)
+    status = models.CharField(max_length=16, choices=AlertStatus, default=AlertStatus.NEW)
+    product_name = models.CharField(max_length=200, blank=True)
+    provider_name = models.CharField(max_length=200, blank=True)
+    vendor_name = models.CharField(max_length=200, blank=True)
+    provider_alert_id = models.CharField(max_length=200, blank=True)
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    time_generated = models.DateTimeField()
+    tactics = models.JSONField(default=list, blank=True)
+    techniques = models.JSONField(default=list, blank=True)
+    description = models.TextField(blank=True)
+    remediation_steps = models.JSONField(default=list, blank=True)
+    extended_properties = models.JSONField(default=dict, blank=True)
+    entities = models.ManyToManyField("Entity", related_name="alerts", blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-time_generated", "-id"]
+        indexes = [
+            models.Index(
+                "workspace", F("time_generated").desc(), F("id").desc(), name="alert_queue_idx"
+            ),
+            models.Index("workspace", "severity", name="alert_severity_idx"),
+            models.Index("workspace", "product_name", name="alert_product_idx"),
+            models.Index("workspace", "status", name="alert_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:alert", kwargs={"system_alert_id": self.system_alert_id})
+
+
+class Entity(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="entities")
+    kind = models.CharField(max_length=32, choices=EntityKind)
+    # Normalized by `incidents.entities.normalize_identifier`, so one thing is one row.
+    identifier = models.CharField(max_length=512)
+    display_name = models.CharField(max_length=512, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "entities"
+        ordering = ["kind", "identifier"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "kind", "identifier"], name="entity_unique_identifier"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.display_name or self.identifier}"
+
+
+class Bookmark(models.Model):
+    """A saved hunting result; a relation can point at one instead of an alert."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="bookmarks")
+    bookmark_id = models.UUIDField(default=uuid.uuid4, unique=True)
+    display_name = models.CharField(max_length=256)
+    query = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class RelationReason(models.TextChoices):
+    """Why a resource was related to an incident."""
+
+    INGESTION = "ingestion", "Created with the incident"
+    MANUAL = "manual", "Added by an analyst"
+    API = "api", "Added through the API"
+    RULE = "rule", "Correlated by an automation rule"
+
+
+class Relation(models.Model):
+    """An incident's link to an alert or a bookmark. Written only by `incidents.membership`."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="relations")
+    # The API's relationName.
+    name = models.CharField(max_length=256)
+    alert = models.ForeignKey(
+        Alert, on_delete=models.CASCADE, null=True, blank=True, related_name="relations"
+    )
+    bookmark = models.ForeignKey(
+        Bookmark, on_delete=models.CASCADE, null=True, blank=True, related_name="relations"
+    )
+    reason = models.CharField(max_length=16, choices=RelationReason)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    # A system actor (rule, ingestion) when no user made the link.
+    created_by_name = models.CharField(max_length=200, blank=True)
+    # The rule's matched entities, the comment, where the alert came from.
+    details = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "name"], name="relation_unique_name"),
+            models.UniqueConstraint(
+                fields=["incident", "alert"],
+                condition=Q(alert__isnull=False),
+                name="relation_unique_alert",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "bookmark"],
+                condition=Q(bookmark__isnull=False),
+                name="relation_unique_bookmark",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(alert__isnull=False, bookmark__isnull=True)
+                    | Q(alert__isnull=True, bookmark__isnull=False)
+                ),
+                name="relation_one_resource",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident} ↔ {self.alert or self.bookmark}"
+
+    @property
+    def resource(self) -> Alert | Bookmark:
+        return self.alert or self.bookmark
+
+
+class ActivityKind(models.TextChoices):
+    CREATED = "created", "Incident created"
+    ALERT_CORRELATED = "alert_correlated", "Alert correlated"
+    ALERT_ADDED = "alert_added", "Alert added"
+    ALERT_REMOVED = "alert_removed", "Alert removed"
+    ALERT_MOVED_IN = "alert_moved_in", "Alert moved in"
+    ALERT_MOVED_OUT = "alert_moved_out", "Alert moved out"
+    BOOKMARK_ADDED = "bookmark_added", "Bookmark added"
+    BOOKMARK_REMOVED = "bookmark_removed", "Bookmark removed"
+    COMMENT = "comment", "Comment"
+    STATUS = "status", "Status changed"
+    OWNER = "owner", "Owner changed"
+    CLOSED = "closed", "Closed"
+    REOPENED = "reopened", "Reopened"
+
+
+class ActivityQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The activity log is append-only.")
+
+    def delete(self):
+        raise TypeError("The activity log is append-only.")
+
+
+class ActivityEntry(models.Model):
+    """One line of an incident's append-only activity log. Written by `incidents.activity`."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="activity")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    # The user's name when the entry was written, or a system actor's name.
+    actor_name = models.CharField(max_length=200)
+    via = models.CharField(max_length=16, choices=Via)
+    kind = models.CharField(max_length=32, choices=ActivityKind)
+    message = models.TextField()
+    comment = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "activity entries"
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index("incident", F("created").desc(), F("id").desc(), name="activity_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("The activity log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The activity log is append-only.")

@@ -1,0 +1,61 @@
+import os
+
+import pytest
+from django.db import connection
+
+from incidents.activity import Actor
+from incidents.models import Role
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM must
+# still be usable from it (only for the browser tests' live server).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(config, items):
+    on_postgres = connection.vendor == "postgresql"
+    for item in items:
+        if item.get_closest_marker("postgres") and not on_postgres:
+            item.add_marker(
+                pytest.mark.usefixtures("_refuse_without_postgres"),
+            )
+
+
+@pytest.fixture
+def _refuse_without_postgres():
+    pytest.fail(
+        "This test needs PostgreSQL: run it with DATABASE_URL=postgres://… "
+        "(make test does), or deselect it with -m 'not postgres'."
+    )
+
+
+@pytest.fixture
+def workspace(db):
+    return WorkspaceFactory(name="soc")
+
+
+@pytest.fixture
+def responder(workspace):
+    user = UserFactory(username="responder")
+    MembershipFactory(workspace=workspace, user=user, role=Role.RESPONDER)
+    return user
+
+
+@pytest.fixture
+def reader(workspace):
+    user = UserFactory(username="reader")
+    MembershipFactory(workspace=workspace, user=user, role=Role.READER)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    """A member of another workspace only."""
+    user = UserFactory(username="outsider")
+    MembershipFactory(workspace=WorkspaceFactory(name="elsewhere"), user=user)
+    return user
+
+
+@pytest.fixture
+def actor(responder):
+    return Actor.for_user(responder)

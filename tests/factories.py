@@ -1,0 +1,131 @@
+"""factory-boy factories for every model. Relations are made through the membership module."""
+
+import datetime as dt
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from incidents import membership
+from incidents.activity import Actor
+from incidents.models import (
+    Alert,
+    Bookmark,
+    Entity,
+    EntityKind,
+    Incident,
+    Membership,
+    Role,
+    Severity,
+    Via,
+    Workspace,
+)
+from incidents.numbering import allocate_incident_numbers
+
+INGESTION = Actor.system("Ingestion", via=Via.INGESTION)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workspace
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"workspace-{n}")
+    display_name = factory.LazyAttribute(lambda w: w.name.replace("-", " ").title())
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.RESPONDER
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    """An incident with no alerts; see `incident_with_alerts` for one holding alerts."""
+
+    class Meta:
+        model = Incident
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    title = factory.Sequence(lambda n: f"Suspicious activity {n}")
+    severity = Severity.MEDIUM
+    provider_name = "Microsoft Sentinel"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from django.db import transaction
+
+        with transaction.atomic():
+            if "number" not in kwargs:
+                (kwargs["number"],) = allocate_incident_numbers(kwargs["workspace"])
+            return super()._create(model_class, *args, **kwargs)
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """An alert on its own. Every alert belongs to an incident: use `alert_in`."""
+
+    class Meta:
+        model = Alert
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    display_name = factory.Sequence(lambda n: f"Suspicious PowerShell command line {n}")
+    alert_type = "SuspiciousPowerShell"
+    severity = Severity.MEDIUM
+    product_name = "Microsoft Sentinel"
+    provider_name = "ASI Scheduled Alerts"
+    vendor_name = "Microsoft"
+    time_generated = factory.Sequence(
+        lambda n: timezone.now() - dt.timedelta(hours=1) + dt.timedelta(seconds=n)
+    )
+    tactics = factory.LazyFunction(lambda: ["Execution"])
+    techniques = factory.LazyFunction(lambda: ["T1059"])
+
+
+class EntityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Entity
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    kind = EntityKind.HOST
+    identifier = factory.Sequence(lambda n: f"host-{n}.contoso.com")
+    display_name = factory.LazyAttribute(lambda e: e.identifier)
+
+
+class BookmarkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Bookmark
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    display_name = factory.Sequence(lambda n: f"Hunting result {n}")
+    query = "SecurityEvent | where EventID == 4625"
+
+
+def alert_in(incident: Incident, **fields) -> Alert:
+    """A new alert of the incident's workspace, related to it as ingestion would."""
+    alert = AlertFactory(workspace=incident.workspace, **fields)
+    membership.add_alerts(incident, [alert], actor=INGESTION, reason="ingestion")
+    return alert
+
+
+def incident_with_alerts(count: int = 1, *, workspace=None, **fields) -> Incident:
+    """An incident holding `count` new alerts of its workspace."""
+    incident = IncidentFactory(**({"workspace": workspace} if workspace else {}), **fields)
+    if count:
+        alerts = AlertFactory.create_batch(count, workspace=incident.workspace)
+        membership.add_alerts(incident, alerts, actor=INGESTION, reason="ingestion")
+        incident.refresh_from_db()
+    return incident
