@@ -50,6 +50,7 @@ from incidents.errors import (
 )
 from incidents.models import (
     SEVERITY_ORDER,
+    ActivityEntry,
     ActivityKind,
     Alert,
     Bookmark,
@@ -599,6 +600,78 @@ def create_incident(
             )
             _recount([incident])
     return incident
+
+
+def import_incidents(
+    workspace: Workspace,
+    batch: Sequence[tuple[Incident, Sequence[Alert]]],
+    *,
+    actor: Actor,
+    batch_size: int = 2000,
+) -> list[Incident]:
+    """The bulk path for brand-new data (demo data, imports): save incidents with their alerts.
+
+    `batch` pairs unsaved incidents with saved alerts of `workspace`; an alert may appear
+    in several pairs. The rules are checked for the whole batch before anything is
+    written, so nothing is saved when one fails. Each incident gets its number, counts
+    and activity times, and each relation its "correlated" activity entry, timed at the
+    alert's generation time.
+    """
+    limit = max_alerts()
+    for incident, alerts in batch:
+        if incident.pk is not None:
+            raise ValueError("import_incidents saves new incidents only.")
+        if len(alerts) > limit:
+            raise IncidentFull(incident, len(alerts), limit)
+        if len({a.pk for a in alerts}) != len(alerts):
+            raise AlertAlreadyInIncident(alerts[0], incident)
+        incident.workspace = workspace
+        _check_can_join(alerts, incident, reason=RelationReason.INGESTION)
+    with transaction.atomic():
+        numbers = allocate_incident_numbers(workspace, len(batch)) if batch else range(0)
+        for number, (incident, alerts) in zip(numbers, batch, strict=True):
+            incident.number = number
+            incident.alert_count = len(alerts)
+            if alerts:
+                incident.first_activity_time = min(a.start_time or a.time_generated for a in alerts)
+                incident.last_activity_time = max(a.end_time or a.time_generated for a in alerts)
+        incidents = Incident.objects.bulk_create([i for i, _ in batch], batch_size=batch_size)
+        Relation.objects.bulk_create(
+            (
+                Relation(
+                    incident=incident,
+                    alert=alert,
+                    name=str(uuid.uuid4()),
+                    reason=RelationReason.INGESTION,
+                    created_by=actor.user,
+                    created_by_name="" if actor.user else actor.name,
+                    created=alert.time_generated,
+                )
+                for incident, alerts in batch
+                for alert in alerts
+            ),
+            batch_size=batch_size,
+        )
+        entries = []
+        for incident, alerts in batch:
+            created = activity.entry(
+                incident, actor, ActivityKind.CREATED, f"{actor.label} created the incident."
+            )
+            created.created = incident.created
+            entries.append(created)
+            for alert in alerts:
+                correlated = activity.entry(
+                    incident,
+                    actor,
+                    ActivityKind.ALERT_CORRELATED,
+                    f"Alert “{alert.display_name}” was correlated with this incident by "
+                    f"{actor.label}.",
+                    details={"alert": str(alert.system_alert_id), "alert_name": alert.display_name},
+                )
+                correlated.created = alert.time_generated
+                entries.append(correlated)
+        ActivityEntry.objects.bulk_create(entries, batch_size=batch_size)
+    return incidents
 
 
 # --- the API's named relations ---------------------------------------------

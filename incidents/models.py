@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -175,7 +176,7 @@ class Incident(models.Model):
     # Kept by `incidents.membership` under the incident's row lock.
     alert_count = models.PositiveIntegerField(default=0, editable=False)
     closed = models.DateTimeField(null=True, blank=True, editable=False)
-    created = models.DateTimeField(auto_now_add=True)
+    created = models.DateTimeField(default=timezone.now)
     modified = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -239,7 +240,7 @@ class Alert(models.Model):
     remediation_steps = models.JSONField(default=list, blank=True)
     extended_properties = models.JSONField(default=dict, blank=True)
     entities = models.ManyToManyField("Entity", related_name="alerts", blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    created = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-time_generated", "-id"]
@@ -330,7 +331,7 @@ class Relation(models.Model):
     created_by_name = models.CharField(max_length=200, blank=True)
     # The rule's matched entities, the comment, where the alert came from.
     details = models.JSONField(default=dict, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    created = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created", "id"]
@@ -401,7 +402,7 @@ class ActivityEntry(models.Model):
     message = models.TextField()
     comment = models.TextField(blank=True)
     details = models.JSONField(default=dict, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    created = models.DateTimeField(default=timezone.now)
 
     objects = ActivityQuerySet.as_manager()
 
