@@ -4,6 +4,8 @@ Each locks the incident row, re-reads it, changes it and writes its activity ent
 the same transaction. Alert membership is not here: see `incidents.membership`.
 """
 
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -204,11 +206,17 @@ def reopen_incident(incident: Incident, *, actor: Actor, comment: str = "") -> I
     return _refresh(incident, locked)
 
 
-def add_comment(incident: Incident, text: str, *, actor: Actor):
+def add_comment(incident: Incident, text: str, *, actor: Actor, comment_id: str = ""):
+    """Comment on the incident. `comment_id` names the comment (the API's commentId)."""
     text = check_comment(text, required=True)
     with transaction.atomic():
         locked = _lock(incident)
         locked.save(update_fields=["modified"])
         return activity.record(
-            locked, actor, ActivityKind.COMMENT, f"{actor.label} commented.", comment=text
+            locked,
+            actor,
+            ActivityKind.COMMENT,
+            f"{actor.label} commented.",
+            comment=text,
+            details={"comment_id": comment_id or str(uuid.uuid4())},
         )

@@ -112,6 +112,25 @@ class AlertNotInIncident(MembershipError):
         )
 
 
+class ResourceNotFound(MembershipError):
+    status = 404
+    code = "NotFound"
+
+    def __init__(self, resource_id: object):
+        super().__init__(
+            f"Resource '{resource_id}' does not exist.",
+            f"Alert {resource_id} does not exist (any more).",
+        )
+
+
+class IncidentNotFound(MembershipError):
+    status = 404
+    code = "NotFound"
+
+    def __init__(self):
+        super().__init__("Incident doesn’t exist.", "That incident does not exist (any more).")
+
+
 class RelationTypeConflict(MembershipError):
     def __init__(self, name: str, incident: Incident):
         super().__init__(

@@ -41,12 +41,14 @@ from incidents.errors import (
     BookmarkAlreadyInIncident,
     DifferentWorkspace,
     IncidentFull,
+    IncidentNotFound,
     LastIncident,
     NothingToMove,
     ProviderManagedAdd,
     ProviderManagedRemove,
     RelationNameTaken,
     RelationTypeConflict,
+    ResourceNotFound,
 )
 from incidents.models import (
     SEVERITY_ORDER,
@@ -137,17 +139,23 @@ class AddPreview:
 # --- locking and bookkeeping -----------------------------------------------
 
 
-def _lock_alerts(alerts: Iterable[Alert]) -> list[Alert]:
+def _lock_alerts(alerts: Sequence[Alert]) -> list[Alert]:
     ids = sorted({a.pk for a in alerts})
     locked = list(Alert.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     if len(locked) != len(ids):
-        raise Alert.DoesNotExist("An alert was deleted while it was being linked.")
+        found = {a.pk for a in locked}
+        gone = next(a for a in alerts if a.pk not in found)
+        raise ResourceNotFound(gone.system_alert_id)
     return locked
 
 
 def _lock_incidents(ids: Iterable[int]) -> dict[int, Incident]:
-    rows = Incident.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
-    return {incident.pk: incident for incident in rows}
+    wanted = sorted(set(ids))
+    rows = Incident.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    locked = {incident.pk: incident for incident in rows}
+    if len(locked) != len(wanted):
+        raise IncidentNotFound()
+    return locked
 
 
 def _memberships(alert_ids: Iterable[int]) -> dict[int, set[int]]:

@@ -423,3 +423,33 @@ class ActivityEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The activity log is append-only.")
+
+
+class ApiToken(models.Model):
+    """A user's bearer token for the REST API. Only its SHA-256 digest is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    # When set, the token works in this workspace only.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    # The first characters, so a user can tell tokens apart without the secret.
+    prefix = models.CharField(max_length=16, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    last_used = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked is None

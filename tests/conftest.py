@@ -59,3 +59,21 @@ def outsider(db):
 @pytest.fixture
 def actor(responder):
     return Actor.for_user(responder)
+
+
+@pytest.fixture
+def other_workspace(db):
+    """A second tenant; its alerts and incidents never mix with `workspace`'s."""
+    return WorkspaceFactory(name="branch-office")
+
+
+@pytest.fixture
+def rule_actor(db):
+    """An automation rule acting on its own (no user)."""
+    return Actor.system("Automation rule: Brute force grouping")
+
+
+@pytest.fixture
+def fast_password_hashing(settings):
+    """Users made by factories get a cheap password hash (the default costs ~0.3 s each)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -9,12 +9,14 @@ from django.utils import timezone
 from incidents import membership
 from incidents.activity import Actor
 from incidents.models import (
+    ActivityEntry,
     Alert,
     Bookmark,
     Entity,
     EntityKind,
     Incident,
     Membership,
+    Relation,
     Role,
     Severity,
     Via,
@@ -129,3 +131,43 @@ def incident_with_alerts(count: int = 1, *, workspace=None, **fields) -> Inciden
         membership.add_alerts(incident, alerts, actor=INGESTION, reason="ingestion")
         incident.refresh_from_db()
     return incident
+
+
+# --- helpers for the membership tests -------------------------------------
+
+DEFENDER = "Microsoft Defender XDR"
+
+
+def defender_alert_in(incident: Incident, **fields) -> Alert:
+    """A "Microsoft Defender XDR" alert, related to `incident` as ingestion would."""
+    return alert_in(incident, provider_name=DEFENDER, product_name=DEFENDER, **fields)
+
+
+def alert_ids_of(incident: Incident) -> set[int]:
+    """The ids of the alerts related to `incident`, read from the database."""
+    return set(
+        Relation.objects.filter(incident=incident, alert__isnull=False).values_list(
+            "alert_id", flat=True
+        )
+    )
+
+
+def incident_ids_of(alert: Alert) -> set[int]:
+    """The ids of the incidents `alert` belongs to, read from the database."""
+    return set(Relation.objects.filter(alert=alert).values_list("incident_id", flat=True))
+
+
+def activity_of(incident: Incident, *kinds: str) -> list[ActivityEntry]:
+    """The incident's activity entries, oldest first, optionally of some kinds only."""
+    entries = ActivityEntry.objects.filter(incident=incident).order_by("pk")
+    return list(entries.filter(kind__in=kinds) if kinds else entries)
+
+
+def snapshot() -> dict[str, list]:
+    """Every row a membership change or triage action may touch, to show one changed nothing."""
+    return {
+        "workspaces": list(Workspace.objects.order_by("pk").values("pk", "next_incident_number")),
+        "incidents": list(Incident.objects.order_by("pk").values()),
+        "relations": list(Relation.objects.order_by("pk").values()),
+        "activity": list(ActivityEntry.objects.order_by("pk").values()),
+    }

@@ -1,0 +1,1 @@
+"""The REST API, compatible with Microsoft Sentinel's Incident Relations operations."""

@@ -1,0 +1,154 @@
+"""Who may call what: api-version, workspace membership and role, the incident in the path."""
+
+import re
+import uuid
+
+from rest_framework.request import Request
+
+from incidents.activity import Actor
+from incidents.api.errors import ApiError, bad_request, not_found
+from incidents.models import Alert, Bookmark, Incident, Membership, Role, Via, Workspace
+
+API_VERSIONS = ("2022-07-01-preview", "2023-02-01", "2024-03-01")
+INCIDENT_NOT_FOUND = "Incident doesn’t exist."
+NAME = re.compile(r"^[\w.\-]{1,256}$")
+RESOURCE_ID = re.compile(
+    r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)"
+    r"/providers/Microsoft\.OperationalInsights/workspaces/(?P<workspace>[^/]+)"
+    r"/providers/Microsoft\.SecurityInsights/(?P<kind>entities|bookmarks)/(?P<key>[^/]+)$",
+    re.IGNORECASE,
+)
+
+
+def check_api_version(request: Request) -> str:
+    version = request.query_params.get("api-version")
+    supported = ", ".join(API_VERSIONS)
+    if not version:
+        raise ApiError(
+            400,
+            f"The api-version query parameter (?api-version=) is required for all requests. "
+            f"Supported versions: {supported}.",
+            "MissingApiVersionParameter",
+        )
+    if version not in API_VERSIONS:
+        raise ApiError(
+            400,
+            f"The api-version '{version}' is invalid. The supported versions are: {supported}.",
+            "InvalidApiVersionParameter",
+        )
+    return version
+
+
+def access_workspace(
+    request: Request, subscription_id: str, resource_group: str, name: str, *, write: bool
+) -> tuple[Workspace, Actor]:
+    """The workspace in the path, if the token's user may use it: 404 for outsiders, 403 for
+    a role too low or a token limited to another workspace."""
+    check_api_version(request)
+    try:
+        subscription = uuid.UUID(subscription_id)
+    except ValueError:
+        subscription = None
+    membership = (
+        Membership.objects.select_related("workspace")
+        .filter(
+            user=request.user,
+            workspace__name=name,
+            workspace__subscription_id=subscription,
+            workspace__resource_group__iexact=resource_group,
+        )
+        .first()
+        if subscription
+        else None
+    )
+    if membership is None:
+        raise not_found(
+            f"Workspace '{name}' was not found in resource group '{resource_group}' of "
+            f"subscription '{subscription_id}', or you are not a member of it."
+        )
+    token = request.auth
+    if token is not None and token.workspace_id and token.workspace_id != membership.workspace_id:
+        raise ApiError(
+            403, f"This API token may only be used in workspace '{token.workspace.name}'."
+        )
+    needed = Role.RESPONDER if write else Role.READER
+    if not membership.allows(needed):
+        raise ApiError(
+            403,
+            f"Your role in workspace '{name}' is {membership.role}; this request needs "
+            f"{needed} or higher.",
+        )
+    return membership.workspace, Actor.for_user(request.user, via=Via.API)
+
+
+def access_incident(workspace: Workspace, incident_id: str) -> Incident:
+    try:
+        key = uuid.UUID(incident_id)
+    except ValueError:
+        raise bad_request(
+            f"incidentId '{incident_id}' is not a valid incident id (a GUID)."
+        ) from None
+    incident = Incident.objects.filter(workspace=workspace, uuid=key).first()
+    if incident is None:
+        raise not_found(INCIDENT_NOT_FOUND)
+    return incident
+
+
+def check_name(value: str, field: str) -> str:
+    if not NAME.match(value):
+        raise bad_request(
+            f"{field} '{value}' is invalid: use 1 to 256 letters, digits, '-', '_' or '.'."
+        )
+    return value
+
+
+def body_properties(request: Request, example: str) -> dict:
+    body = request.data
+    if not isinstance(body, dict) or not isinstance(body.get("properties"), dict):
+        raise bad_request(f"The request body must be a JSON object like {example}.")
+    return body["properties"]
+
+
+def related_resource(request: Request) -> Alert | Bookmark:
+    """The alert or bookmark that `properties.relatedResourceId` names."""
+    properties = body_properties(
+        request,
+        '{"properties": {"relatedResourceId": "/subscriptions/…/entities/{systemAlertId}"}}',
+    )
+    raw = properties.get("relatedResourceId")
+    if not isinstance(raw, str) or not raw.strip():
+        raise bad_request(
+            "properties.relatedResourceId is required: the resource id of the alert "
+            "(…/providers/Microsoft.SecurityInsights/entities/{systemAlertId}) or bookmark "
+            "(…/bookmarks/{bookmarkId}) to relate."
+        )
+    match = RESOURCE_ID.match(raw.strip())
+    if match is None:
+        raise bad_request(
+            f"properties.relatedResourceId '{raw}' is not a resource id of the form "
+            "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/"
+            "Microsoft.OperationalInsights/workspaces/{workspaceName}/providers/"
+            "Microsoft.SecurityInsights/entities/{systemAlertId}."
+        )
+    key = match["key"]
+    missing = not_found(f"Resource '{key}' does not exist.")
+    try:
+        subscription, resource_key = uuid.UUID(match["subscription"]), uuid.UUID(key)
+    except ValueError:
+        raise missing from None
+    # The resource's workspace: the incident's, or another one the caller belongs to.
+    owner = Workspace.objects.filter(
+        name=match["workspace"],
+        subscription_id=subscription,
+        resource_group__iexact=match["group"],
+        memberships__user=request.user,
+    ).first()
+    if owner is None:
+        raise missing from None
+    if match["kind"].lower() == "entities":
+        resource = Alert.objects.filter(workspace=owner, system_alert_id=resource_key).first()
+    else:
+        resource = Bookmark.objects.filter(workspace=owner, bookmark_id=resource_key).first()
+    if resource is None:
+        raise missing from None
+    return resource

@@ -1,0 +1,29 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from incidents.api import views
+
+INCIDENT = "incidents/<str:incident_id>"
+
+sentinel = [
+    path("incidents", views.incident_list, name="incident_list"),
+    path(INCIDENT, views.incident_detail, name="incident"),
+    path(f"{INCIDENT}/relations", views.relation_list, name="relation_list"),
+    path(f"{INCIDENT}/relations/<str:relation_name>", views.relation_detail, name="relation"),
+    path(f"{INCIDENT}/alerts", views.incident_alerts, name="incident_alerts"),
+    path(f"{INCIDENT}/entities", views.incident_entities, name="incident_entities"),
+    path(f"{INCIDENT}/comments", views.comment_list, name="comment_list"),
+    path(f"{INCIDENT}/comments/<str:comment_id>", views.comment_detail, name="comment"),
+]
+
+urlpatterns = [
+    path("api/workspaces", views.workspaces, name="workspaces"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path(
+        "subscriptions/<str:subscription_id>/resourceGroups/<str:resource_group>"
+        "/providers/Microsoft.OperationalInsights/workspaces/<str:workspace_name>"
+        "/providers/Microsoft.SecurityInsights/",
+        include(sentinel),
+    ),
+]

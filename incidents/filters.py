@@ -1,0 +1,129 @@
+"""The queues' filters. Their state lives in the query string, so a view can be shared."""
+
+import datetime as dt
+import re
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from incidents.models import Alert, AlertStatus, Incident, IncidentStatus, Relation, Severity
+
+NUMBER = re.compile(r"^\s*#?(\d{1,18})\b")
+
+TIME_RANGES = {
+    "24h": dt.timedelta(hours=24),
+    "7d": dt.timedelta(days=7),
+    "30d": dt.timedelta(days=30),
+    "90d": dt.timedelta(days=90),
+}
+TIME_RANGE_CHOICES = [
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+]
+OPEN = "open"
+
+
+def parse_number(text: str) -> int | None:
+    """The incident number that `text` starts with ("12", "#12", "#12 Title"), if any."""
+    match = NUMBER.match(text or "")
+    return int(match.group(1)) if match else None
+
+
+def title_matches(queryset: QuerySet, text: str) -> QuerySet:
+    """Incidents whose title contains every word of `text`."""
+    for word in text.split():
+        queryset = queryset.filter(title__icontains=word)
+    return queryset
+
+
+class IncidentFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Search", method="filter_q")
+    status = django_filters.ChoiceFilter(
+        label="Status",
+        choices=[(OPEN, "Open (New or Active)"), *IncidentStatus.choices],
+        empty_label="Any status",
+        method="filter_status",
+    )
+    severity = django_filters.ChoiceFilter(
+        label="Severity", choices=Severity.choices, empty_label="Any severity"
+    )
+    owner = django_filters.ChoiceFilter(
+        label="Owner",
+        choices=[("me", "Assigned to me"), ("none", "Unassigned")],
+        empty_label="Anyone",
+        method="filter_owner",
+    )
+    provider = django_filters.CharFilter(label="Provider", field_name="provider_name")
+    product = django_filters.CharFilter(label="Product", method="filter_product")
+    range = django_filters.ChoiceFilter(
+        label="Last activity",
+        choices=TIME_RANGE_CHOICES,
+        empty_label="Any time",
+        method="filter_range",
+    )
+
+    class Meta:
+        model = Incident
+        fields: list[str] = []
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and "status" not in data:
+            # The queue shows open incidents until the user asks for something else.
+            data = data.copy()
+            data["status"] = OPEN
+        super().__init__(data, *args, **kwargs)
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value.strip().lstrip("#").isdigit():
+            return queryset.filter(number=parse_number(value))
+        return title_matches(queryset, value)
+
+    def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == OPEN:
+            return queryset.filter(status__in=[IncidentStatus.NEW, IncidentStatus.ACTIVE])
+        return queryset.filter(status=value)
+
+    def filter_owner(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "me":
+            return queryset.filter(owner=self.request.user)
+        return queryset.filter(owner__isnull=True)
+
+    def filter_product(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        holds = Relation.objects.filter(incident=OuterRef("pk"), alert__product_name=value)
+        return queryset.filter(Exists(holds))
+
+    def filter_range(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(last_activity_time__gte=timezone.now() - TIME_RANGES[value])
+
+
+class AlertFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Search", method="filter_q")
+    severity = django_filters.ChoiceFilter(
+        label="Severity", choices=Severity.choices, empty_label="Any severity"
+    )
+    status = django_filters.ChoiceFilter(
+        label="Status", choices=AlertStatus.choices, empty_label="Any status"
+    )
+    product = django_filters.CharFilter(label="Product", field_name="product_name")
+    range = django_filters.ChoiceFilter(
+        label="Generated",
+        choices=TIME_RANGE_CHOICES,
+        empty_label="Any time",
+        method="filter_range",
+    )
+
+    class Meta:
+        model = Alert
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        condition = Q()
+        for word in value.split():
+            condition &= Q(display_name__icontains=word)
+        return queryset.filter(condition)
+
+    def filter_range(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(time_generated__gte=timezone.now() - TIME_RANGES[value])

@@ -1,0 +1,69 @@
+"""The "Link alerts to another incident" panel's form."""
+
+from django import forms
+
+from incidents.actions import MAX_COMMENT_LENGTH
+from incidents.filters import parse_number, title_matches
+from incidents.models import Incident, Workspace
+
+EXISTING = "existing"
+NEW = "new"
+
+
+class LinkAlertsForm(forms.Form):
+    target = forms.ChoiceField(
+        choices=[(EXISTING, "Link to an existing incident"), (NEW, "Create a new incident")],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose “Link to an existing incident” or “Create a new "
+            "incident”: every alert must belong to an incident."
+        },
+    )
+    incident = forms.CharField(label="Incident name or ID", required=False, max_length=300)
+    comment = forms.CharField(
+        label="Comment", required=False, max_length=MAX_COMMENT_LENGTH, widget=forms.Textarea
+    )
+    emptied = forms.ChoiceField(
+        choices=[("keep", "Keep other incident"), ("close", "Close other incident")],
+        widget=forms.RadioSelect,
+        required=False,
+    )
+
+    def __init__(self, *args, workspace: Workspace, source: Incident | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        self.source = source
+        self.fields["emptied"].initial = "keep"
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data["destination"] = None
+        if data.get("target") == EXISTING:
+            data["destination"] = self._destination(data.get("incident", ""))
+        data["emptied"] = data.get("emptied") or "keep"
+        return data
+
+    def _destination(self, text: str) -> Incident | None:
+        """The incident the text names: "#12", "12", "#12 Title" or (part of) one title."""
+        incidents = Incident.objects.filter(workspace=self.workspace)
+        number = parse_number(text)
+        if number is not None:
+            found = incidents.filter(number=number).first()
+            if found is None:
+                self.add_error("incident", f"There is no incident #{number} in this workspace.")
+        elif not text.strip():
+            self.add_error("incident", "Type an incident's number or name, then pick it.")
+            return None
+        else:
+            matches = list(title_matches(incidents, text).order_by("-number")[:2])
+            found = matches[0] if len(matches) == 1 else None
+            if found is None:
+                self.add_error(
+                    "incident",
+                    f"No incident is called “{text.strip()}”."
+                    if not matches
+                    else f"Several incidents match “{text.strip()}”: pick one from the list.",
+                )
+        if found is not None and self.source is not None and found.pk == self.source.pk:
+            self.add_error("incident", "Choose another incident than the one the alerts are in.")
+        return found

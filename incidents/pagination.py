@@ -1,0 +1,126 @@
+"""Keyset pagination: pages of a sorted queryset without COUNT(*) or OFFSET.
+
+A page is fetched with one query of `size + 1` rows after (or before) the row a cursor
+names, so its cost does not grow with the table or with how deep the user pages. The
+cursor is the sort keys of that row, base64-encoded JSON, carried in the query string.
+NULL sorts as the largest value (PostgreSQL's default), so a descending key puts NULLs
+first and the database can walk the same index both ways.
+"""
+
+import base64
+import binascii
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F, Model, Q, QuerySet
+from django.db.models.expressions import OrderBy
+
+FORWARD = "n"
+BACKWARD = "p"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One sort key: a field or annotation name, its direction, and whether it may be NULL."""
+
+    name: str
+    descending: bool
+    nullable: bool = False
+
+    def order(self, reverse: bool = False) -> OrderBy:
+        descending = self.descending != reverse
+        if descending:
+            return F(self.name).desc(nulls_first=True) if self.nullable else F(self.name).desc()
+        return F(self.name).asc(nulls_last=True) if self.nullable else F(self.name).asc()
+
+    def after(self, value: Any, reverse: bool = False) -> Q:
+        """Rows strictly after `value` in this key's order (or before it when `reverse`)."""
+        descending = self.descending != reverse
+        if value is None:
+            # NULL is the largest value: only in descending order does anything follow it.
+            return Q(**{f"{self.name}__isnull": False}) if descending else Q(pk__in=[])
+        lookup = "lt" if descending else "gt"
+        found = Q(**{f"{self.name}__{lookup}": value})
+        return (
+            found | Q(**{f"{self.name}__isnull": True})
+            if self.nullable and not descending
+            else found
+        )
+
+    def equal(self, value: Any) -> Q:
+        if value is None:
+            return Q(**{f"{self.name}__isnull": True})
+        return Q(**{self.name: value})
+
+
+@dataclass
+class Page:
+    rows: list[Model]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def encode_cursor(direction: str, values: list[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]
+    raw = json.dumps([direction, plain], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, size: int) -> tuple[str, list[Any]] | None:
+    """(direction, values), or None for a cursor that is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        direction, values = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error):
+        return None
+    if direction not in (FORWARD, BACKWARD) or not isinstance(values, list):
+        return None
+    if len(values) != size or not all(isinstance(v, str | int | None) for v in values):
+        return None
+    return direction, values
+
+
+def _beyond(keys: list[Key], values: list[Any], reverse: bool) -> Q:
+    """Rows after the cursor row in lexicographic order of `keys`."""
+    condition = Q(pk__in=[])
+    prefix = Q()
+    for key, value in zip(keys, values, strict=True):
+        condition |= prefix & key.after(value, reverse)
+        prefix &= key.equal(value)
+    first, value = keys[0], values[0]
+    if value is not None and first.descending != reverse:
+        # A plain range bound on the leading key lets the database seek in its index.
+        condition &= Q(**{f"{first.name}__lte": value})
+    return condition
+
+
+def keyset_page(queryset: QuerySet, keys: list[Key], cursor: str | None, size: int) -> Page:
+    """The page of `queryset` (ordered by `keys`, the last one unique) that `cursor` names."""
+    decoded = decode_cursor(cursor, len(keys)) if cursor else None
+    if decoded and decoded[0] == BACKWARD:
+        rows = list(
+            queryset.filter(_beyond(keys, decoded[1], reverse=True)).order_by(
+                *(k.order(reverse=True) for k in keys)
+            )[: size + 1]
+        )
+        if len(rows) > size:
+            rows = rows[:size][::-1]
+            return Page(rows, _cursor(FORWARD, keys, rows[-1]), _cursor(BACKWARD, keys, rows[0]))
+        decoded = None  # Back at the start: show a full first page.
+    query = queryset.order_by(*(k.order() for k in keys))
+    if decoded:
+        query = query.filter(_beyond(keys, decoded[1], reverse=False))
+    rows = list(query[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(
+        rows,
+        _cursor(FORWARD, keys, rows[-1]) if more else None,
+        _cursor(BACKWARD, keys, rows[0]) if decoded and rows else None,
+    )
+
+
+def _cursor(direction: str, keys: list[Key], row: Model) -> str:
+    return encode_cursor(direction, [getattr(row, k.name) for k in keys])

@@ -1,0 +1,195 @@
+"""Reads that pages share, each in a fixed number of queries however many rows it shows."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+
+from incidents.filters import parse_number, title_matches
+from incidents.models import (
+    SEVERITY_ORDER,
+    ActivityEntry,
+    Alert,
+    Incident,
+    IncidentStatus,
+    Relation,
+    Workspace,
+)
+from incidents.pagination import Key, Page, keyset_page
+
+PAGE_SIZE = 50
+SEARCH_LIMIT = 10
+
+# Most severe ranks highest, so "-severity" reads "most severe first".
+SEVERITY_RANK = Case(
+    *(When(severity=s, then=Value(len(SEVERITY_ORDER) - i)) for i, s in enumerate(SEVERITY_ORDER)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A sortable column: the query-string name, the field it sorts by, the row's unique key."""
+
+    column: str
+    field: str
+    nullable: bool = False
+
+    def keys(self, descending: bool, unique: str) -> list[Key]:
+        keys = [Key(self.field, descending, self.nullable)]
+        return keys if self.field == unique else [*keys, Key(unique, descending)]
+
+
+INCIDENT_SORTS = {
+    s.column: s
+    for s in [
+        Sort("last_activity", "last_activity_time", nullable=True),
+        Sort("number", "number"),
+        Sort("title", "title"),
+        Sort("severity", "severity_rank"),
+        Sort("alerts", "alert_count"),
+        Sort("created", "created"),
+    ]
+}
+ALERT_SORTS = {
+    s.column: s
+    for s in [
+        Sort("time", "time_generated"),
+        Sort("name", "display_name"),
+        Sort("severity", "severity_rank"),
+        Sort("product", "product_name"),
+    ]
+}
+
+
+def parse_sort(value: str, sorts: dict[str, Sort], default: str) -> tuple[str, Sort, bool]:
+    """(the sort as the query string spells it, its column, descending?), or the default."""
+    column = value.removeprefix("-")
+    if column not in sorts:
+        return parse_sort(default, sorts, default)
+    return value, sorts[column], value.startswith("-")
+
+
+# --- the queues ------------------------------------------------------------------
+
+
+def incident_page(filtered: QuerySet, sort: str, cursor: str | None) -> Page:
+    """A page of the incidents queue, each row with `products` (3 queries at most)."""
+    _, column, descending = parse_sort(sort, INCIDENT_SORTS, "-last_activity")
+    queryset = filtered.select_related("owner")
+    if column.field == "severity_rank":
+        queryset = queryset.annotate(severity_rank=SEVERITY_RANK)
+    page = keyset_page(queryset, column.keys(descending, "number"), cursor, PAGE_SIZE)
+    attach_products(page.rows)
+    return page
+
+
+def alert_page(filtered: QuerySet, sort: str, cursor: str | None) -> Page:
+    """A page of the alerts queue, each row with `incident_links` (3 queries at most)."""
+    _, column, descending = parse_sort(sort, ALERT_SORTS, "-time")
+    queryset = filtered
+    if column.field == "severity_rank":
+        queryset = queryset.annotate(severity_rank=SEVERITY_RANK)
+    page = keyset_page(queryset, column.keys(descending, "id"), cursor, PAGE_SIZE)
+    attach_incidents(page.rows)
+    return page
+
+
+def attach_products(incidents: Sequence[Incident]) -> None:
+    """Set each incident's `products`: its alerts' distinct product names, in one query."""
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = (
+        Relation.objects.filter(incident_id__in=[i.pk for i in incidents], alert__isnull=False)
+        .exclude(alert__product_name="")
+        .values_list("incident_id", "alert__product_name")
+        .order_by("incident_id", "alert__product_name")
+        .distinct()
+    )
+    for incident_id, product in rows:
+        found[incident_id].append(product)
+    for incident in incidents:
+        incident.products = found[incident.pk]
+
+
+@dataclass(frozen=True)
+class IncidentLink:
+    number: int
+    title: str
+    status: str
+
+
+def attach_incidents(alerts: Sequence[Alert]) -> None:
+    """Set each alert's `incident_links`: the incidents it belongs to, in one query."""
+    found: dict[int, list[IncidentLink]] = defaultdict(list)
+    rows = (
+        Relation.objects.filter(alert_id__in=[a.pk for a in alerts])
+        .values_list("alert_id", "incident__number", "incident__title", "incident__status")
+        .order_by("alert_id", "incident__number")
+    )
+    for alert_id, number, title, status in rows:
+        found[alert_id].append(IncidentLink(number, title, status))
+    for alert in alerts:
+        alert.incident_links = found[alert.pk]
+
+
+# --- one incident ----------------------------------------------------------------
+
+
+def incident_alerts(incident: Incident) -> list[Alert]:
+    """The incident's alerts, newest first, each with `incident_links` (2 queries)."""
+    alerts = list(
+        Alert.objects.filter(relations__incident=incident).order_by("-time_generated", "-id")
+    )
+    attach_incidents(alerts)
+    return alerts
+
+
+def activity_page(incident: Incident, cursor: str | None) -> Page:
+    keys = [Key("created", descending=True), Key("id", descending=True)]
+    queryset = ActivityEntry.objects.filter(incident=incident).select_related("actor")
+    return keyset_page(queryset, keys, cursor, PAGE_SIZE)
+
+
+def alert_with_details(alert: Alert) -> Alert:
+    """The alert with `entity_list` and `incident_links` (2 queries)."""
+    alert.entity_list = list(alert.entities.order_by("kind", "identifier"))
+    attach_incidents([alert])
+    return alert
+
+
+# --- the flyout --------------------------------------------------------------------
+
+
+def search_incidents(
+    workspace: Workspace, text: str, *, exclude: int | None = None
+) -> list[Incident]:
+    """Incidents for "Incident name or ID": a number finds that incident, words its title."""
+    queryset = Incident.objects.filter(workspace=workspace).only(
+        "number", "title", "severity", "status", "alert_count", "last_activity_time"
+    )
+    if exclude is not None:
+        queryset = queryset.exclude(number=exclude)
+    number = parse_number(text)
+    if number is not None:
+        queryset = queryset.filter(number=number)
+    elif text.strip():
+        queryset = title_matches(queryset, text)
+    else:
+        queryset = queryset.exclude(status=IncidentStatus.CLOSED)
+    return list(
+        queryset.order_by(Key("last_activity_time", True, True).order(), "-number")[:SEARCH_LIMIT]
+    )
+
+
+def emptied_incidents(alerts: Sequence[Alert], source: Incident | None) -> list[Incident]:
+    """Open incidents that moving `alerts` (out of `source`, or out of all) would leave empty."""
+    rows = Relation.objects.filter(alert__in=alerts, incident__alert_count__lte=len(alerts))
+    if source is not None:
+        rows = rows.filter(incident=source)
+    leaving: dict[int, set[int]] = defaultdict(set)
+    for incident_id, alert_id in rows.values_list("incident_id", "alert_id"):
+        leaving[incident_id].add(alert_id)
+    candidates = Incident.objects.filter(pk__in=leaving).exclude(status=IncidentStatus.CLOSED)
+    return [i for i in candidates.order_by("number") if i.alert_count == len(leaving[i.pk])]

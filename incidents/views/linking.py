@@ -1,0 +1,120 @@
+""" "Link alerts to another incident": the flyout panel and its incident typeahead."""
+
+from django.contrib import messages
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import trigger_client_event
+
+from incidents import membership, selectors
+from incidents.access import (
+    WorkspaceRequest,
+    access_alerts,
+    access_incident,
+    check_role,
+    workspace_view,
+)
+from incidents.activity import Actor
+from incidents.errors import TriageError
+from incidents.filters import parse_number
+from incidents.forms import LinkAlertsForm
+from incidents.models import Alert, Incident, Role
+from incidents.views.common import page_or_fragment, safe_next
+
+LINKED_EVENT = "alertsLinked"
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_view
+def link_alerts(request: WorkspaceRequest) -> HttpResponse:
+    data = request.POST if request.method == "POST" else request.GET
+    check_role(request, Role.RESPONDER)
+    source = _source(request, data)
+    alerts, unknown = access_alerts(request, data.getlist("alert"))
+    form = LinkAlertsForm(
+        data if request.method == "POST" else None,
+        workspace=request.membership.workspace,
+        source=source,
+    )
+    problem = _selection_problem(alerts, unknown)
+    if request.method == "POST" and not problem and form.is_valid():
+        try:
+            result = _move(request, alerts, source, form)
+        except TriageError as error:
+            problem = error.user_message
+        else:
+            return _linked(request, result, safe_next(request, data.get("next")))
+    context = {
+        "alerts": alerts,
+        "source": source,
+        "form": form,
+        "problem": problem,
+        "emptied": selectors.emptied_incidents(alerts, source) if alerts else [],
+        "next": safe_next(request, data.get("next")) or "",
+    }
+    template = page_or_fragment(request, "incidents/link_alerts.html", "panel")
+    return render(request, template, context)
+
+
+def _move(
+    request: WorkspaceRequest, alerts: list[Alert], source: Incident | None, form: LinkAlertsForm
+) -> membership.MoveResult:
+    return membership.move_alerts(
+        alerts,
+        destination=form.cleaned_data["destination"],
+        source=source,
+        actor=Actor.for_user(request.user),
+        comment=form.cleaned_data["comment"],
+        emptied_incident=form.cleaned_data["emptied"],
+        workspace=request.membership.workspace,
+    )
+
+
+def _source(request: WorkspaceRequest, data: QueryDict) -> Incident | None:
+    """The incident the alerts were selected in; None means "every incident they are in"."""
+    number = parse_number(data.get("source", ""))
+    return access_incident(request, number, Role.RESPONDER) if number is not None else None
+
+
+def _selection_problem(alerts: list[Alert], unknown: int) -> str:
+    if unknown:
+        return (
+            f"{unknown} of the selected alerts no longer exist or are not in this workspace. "
+            "Reload the list and select them again."
+        )
+    return "" if alerts else "Select at least one alert."
+
+
+def _linked(
+    request: WorkspaceRequest, result: membership.MoveResult, next_url: str | None
+) -> HttpResponse:
+    """Close the panel (htmx: an event the lists refresh on), or go back with a message."""
+    target = result.destination
+    count = len(result.moved)
+    what = f"Alert “{result.moved[0].display_name}” was" if count == 1 else f"{count} alerts were"
+    where = "a new incident" if result.created else "incident"
+    message = f"{what} linked to {where} #{target.number} “{target.title}”."
+    if result.closed:
+        message += " Closed " + ", ".join(f"#{i.number}" for i in result.closed) + "."
+    if request.htmx:
+        response = HttpResponse(status=204)
+        detail = {"message": message, "url": target.get_absolute_url(), "number": target.number}
+        return trigger_client_event(response, LINKED_EVENT, detail)
+    messages.success(
+        request,
+        format_html(
+            '{} <a href="{}">Open #{}</a>', message, target.get_absolute_url(), target.number
+        ),
+    )
+    return redirect(next_url or target.get_absolute_url())
+
+
+@require_GET
+@workspace_view
+def incident_search(request: WorkspaceRequest) -> HttpResponse:
+    """The options under "Incident name or ID", filtered by what was typed."""
+    text = request.GET.get("incident", "")
+    exclude = parse_number(request.GET.get("exclude", ""))
+    incidents = selectors.search_incidents(request.membership.workspace, text, exclude=exclude)
+    return render(request, "incidents/incident_search.html", {"incidents": incidents, "text": text})
