@@ -32,9 +32,9 @@ def _lock(incident: Incident) -> Incident:
 
 def _refresh(incident: Incident, locked: Incident) -> Incident:
     """Copy the locked row's values onto the caller's object, so it sees the change."""
-    incident.__dict__.update(
-        {f.attname: getattr(locked, f.attname) for f in Incident._meta.concrete_fields}
-    )
+    for f in Incident._meta.concrete_fields:
+        # setattr, not __dict__: a changed foreign key must drop its cached object (owner).
+        setattr(incident, f.attname, getattr(locked, f.attname))
     return incident
 
 
@@ -103,6 +103,10 @@ def check_classification(classification: str, reason: str) -> tuple[str, str]:
         raise InvalidChange("Choose a classification to close the incident.")
     allowed = CLASSIFICATION_REASONS[Classification(classification)]
     if not allowed:
+        if reason:
+            raise InvalidChange(
+                f"An {Classification(classification).label} classification takes no reason."
+            )
         return classification, ""
     if reason not in allowed:
         choices = ", ".join(ClassificationReason(r).label for r in allowed)

@@ -12,6 +12,12 @@ from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The real hasher costs ~0.3 s a user; tests check behaviour, not key stretching.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_collection_modifyitems(config, items):
     on_postgres = connection.vendor == "postgresql"
     for item in items:
@@ -71,9 +77,3 @@ def other_workspace(db):
 def rule_actor(db):
     """An automation rule acting on its own (no user)."""
     return Actor.system("Automation rule: Brute force grouping")
-
-
-@pytest.fixture
-def fast_password_hashing(settings):
-    """Users made by factories get a cheap password hash (the default costs ~0.3 s each)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
