@@ -21,6 +21,7 @@ from django.db.models import Model, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -31,6 +32,7 @@ from incidents.errors import TriageError
 from incidents.models import (
     ActivityEntry,
     Alert,
+    ApiToken,
     Bookmark,
     Classification,
     Entity,
@@ -42,8 +44,8 @@ from incidents.models import (
     Workspace,
 )
 
-# "#123" anywhere in a search, as incidents are written everywhere else.
-INCIDENT_REFERENCE = re.compile(r"(?<!\S)#(\d+)(?!\S)")
+# "#123" in a search, as incidents are written everywhere else (at most a bigint's digits).
+INCIDENT_REFERENCE = re.compile(r"(?<!\S)#(\d{1,18})(?!\S)")
 
 
 def admin_actor(request: HttpRequest) -> Actor:
@@ -77,13 +79,18 @@ def log_changes(request: HttpRequest, objects: Sequence[Model], message: str) ->
 
 
 class IncidentReferenceSearch:
-    """Search that reads "#123" as incident number 123 (`*number__exact` search fields)."""
+    """Search where "#123" means incident number 123 only; "#1 #2" finds either."""
+
+    incident_number_lookup = "number"
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
     ) -> tuple[QuerySet, bool]:
-        term = INCIDENT_REFERENCE.sub(r"\1", search_term)
-        return super().get_search_results(request, queryset, term)
+        references = [int(n) for n in INCIDENT_REFERENCE.findall(search_term)]
+        if references:
+            queryset = queryset.filter(**{f"{self.incident_number_lookup}__in": references})
+        rest = INCIDENT_REFERENCE.sub("", search_term).strip()
+        return super().get_search_results(request, queryset, rest)
 
 
 class NoWrites:
@@ -155,7 +162,9 @@ class RelationInline(ReadOnlyInline):
         return relation_creator(relation)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("alert", "bookmark", "created_by")
+        # Each row shows the relation's str(), which names its incident and resource.
+        related = ["incident", "alert", "bookmark", "created_by"]
+        return super().get_queryset(request).select_related(*related)
 
 
 class ActivityInline(ReadOnlyInline):
@@ -325,7 +334,7 @@ class AlertsToIncidentForm(forms.Form):
         f"“{membership.CLOSED_BY_MOVE_COMMENT} #…”.",
     )
 
-    def __init__(self, *args: Any, workspace: Workspace, other_label: str, **kwargs: Any):
+    def __init__(self, *args: Any, workspace: Workspace, other_label: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.workspace = workspace
         self.fields["incident"].help_text = f"The destination's number, in workspace {workspace}."
@@ -432,15 +441,15 @@ class AlertAdmin(admin.ModelAdmin):
         limit = membership.max_alerts()
         # One more than fits any incident is enough to refuse "select all" on a huge list.
         alerts = list(queryset.select_related("workspace")[: limit + 1])
-        workspaces = {a.workspace for a in alerts}
         if not alerts:
             messages.warning(request, "None of the selected alerts is in this list any more.")
             return None
         if len(alerts) > limit:
             messages.error(request, f"Select at most {limit} alerts: an incident holds no more.")
             return None
+        workspaces = {a.workspace for a in alerts}
         if len(workspaces) > 1:
-            names = ", ".join(sorted(w.name for w in workspaces))
+            names = ", ".join(sorted(map(str, workspaces)))
             messages.error(
                 request,
                 f"The selected alerts are in {len(workspaces)} workspaces ({names}). An incident "
@@ -527,7 +536,7 @@ class AlertAdmin(admin.ModelAdmin):
             destination.title,
         )
         if others:
-            where = "They left" if link else "They stay in"
+            where = "Moved from" if link else "Also still in"
             message += format_html(" {} {}.", where, numbers(others))
         if closed:
             message += format_html(" Closed {}.", numbers(closed))
@@ -571,15 +580,15 @@ class EntityAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Entity | None = None) -> list[str]:
         # Alerts link only to entities of their own workspace.
-        return ["workspace", "created", "alerts"] if obj else ["created"]
+        return ["workspace", "created", "alerts_link"] if obj else ["created"]
 
     @admin.display(description="Alerts")
-    def alerts(self, entity: Entity) -> SafeString:
+    def alerts_link(self, entity: Entity) -> SafeString:
         url = reverse("admin:incidents_alert_changelist") + f"?entities__id__exact={entity.pk}"
         return format_html('<a href="{}">Alerts with this entity</a>', url)
 
 
-# --- bookmarks, relations, activity -----------------------------------------
+# --- bookmarks, relations, activity, API tokens --------------------------------
 
 
 @admin.register(Bookmark)
@@ -603,6 +612,7 @@ class RelationAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
     list_display = ["incident", "alert", "bookmark", "name", "reason", "creator", "created"]
     list_filter = ["reason", "incident__workspace"]
     list_select_related = ["incident", "alert", "bookmark", "created_by"]
+    incident_number_lookup = "incident__number"
     search_fields = ["incident__number__exact", "alert__system_alert_id__exact", "name__exact"]
     search_help_text = "Incident ID (#123 or 123), system alert id, or relation name."
     ordering = ["-pk"]
@@ -620,7 +630,33 @@ class ActivityEntryAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
     list_display = ["created", "incident", "kind", "via", "actor_name", "message"]
     list_filter = ["kind", "via", "incident__workspace"]
     list_select_related = ["incident"]
+    incident_number_lookup = "incident__number"
     search_fields = ["incident__number__exact", "message"]
     search_help_text = "Incident ID (#123 or 123), or words of the message."
     ordering = ["-pk"]
     show_full_result_count = False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "name", "user", "workspace", "created", "last_used", "revoked"]
+    list_filter = ["revoked", "workspace"]
+    list_select_related = ["user", "workspace"]
+    search_fields = ["prefix", "name", "user__username"]
+    search_help_text = "Token prefix, name, or user name."
+    fields = ["prefix", "name", "user", "workspace", "created", "last_used", "revoked"]
+    readonly_fields = ["prefix", "user", "workspace", "created", "last_used", "revoked"]
+    actions = ["revoke"]
+
+    # A token's secret is shown once, by `manage.py create_api_token`.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected API tokens", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with transaction.atomic():
+            # Only the token rows: the changelist's outer join to a workspace cannot be locked.
+            tokens = list(queryset.filter(revoked__isnull=True).select_for_update(of=["self"]))
+            ApiToken.objects.filter(pk__in=[t.pk for t in tokens]).update(revoked=timezone.now())
+            log_changes(request, tokens, "Revoked.")
+        messages.success(request, f"Revoked {counted(len(tokens), 'API token')}.")
