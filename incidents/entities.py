@@ -32,7 +32,10 @@ def normalize_identifier(kind: str, raw: str) -> str:
         except ValueError:
             return value.lower()
     if kind == EntityKind.URL:
-        parts = urlsplit(value)
+        try:
+            parts = urlsplit(value)
+        except ValueError:  # e.g. "http://[::1": ingestion must not fail on a malformed URL
+            return value
         if parts.scheme and parts.netloc:
             return urlunsplit(
                 parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower())

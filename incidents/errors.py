@@ -95,9 +95,9 @@ class LastIncident(MembershipError):
             f"Failed to delete relation. Alert {alert.system_alert_id} belongs to no other "
             f"incident than {incident.uuid}, and every alert must belong to an incident: link "
             "it to another incident instead of removing it.",
-            f"Alert {_name(alert)} belongs to no other incident, and every alert must belong "
-            "to an incident. Link it to another incident instead (“Link alerts to another "
-            "incident”).",
+            f"Alert {_name(alert)} belongs to no other incident than #{incident.number}, and "
+            "every alert must belong to an incident. Link it to another incident instead "
+            "(“Link alerts to another incident”).",
         )
 
 

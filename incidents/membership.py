@@ -465,10 +465,10 @@ def move_alerts(
                     raise ProviderManagedRemove(alert, locked[incident_id])
         _check_room(target, len(joining))
 
-        for alert in locked_alerts:
-            if leaving[alert.pk]:
-                Relation.objects.filter(alert=alert, incident_id__in=leaving[alert.pk]).delete()
         sources = {i for ids in leaving.values() for i in ids}
+        if sources:
+            # One query: an alert is in one of these sources only if it leaves it.
+            Relation.objects.filter(alert__in=locked_alerts, incident_id__in=sources).delete()
         _relate(
             target,
             joining,
@@ -491,6 +491,8 @@ def move_alerts(
             closed = _close_sole_alert_incidents(emptied, target, actor=actor)
     if destination is not None:
         _sync(destination, target)
+    if source is not None:
+        _sync(source, locked[source.pk])
     return MoveResult(
         destination=target, created=created, moved=locked_alerts, left=left, closed=closed
     )
@@ -631,8 +633,11 @@ def import_incidents(
             raise ValueError("import_incidents saves new incidents only.")
         if len(alerts) > limit:
             raise IncidentFull(incident, len(alerts), limit)
-        if len({a.pk for a in alerts}) != len(alerts):
-            raise AlertAlreadyInIncident(alerts[0], incident)
+        seen: set[int] = set()
+        for alert in alerts:
+            if alert.pk in seen:
+                raise AlertAlreadyInIncident(alert, incident)
+            seen.add(alert.pk)
         incident.workspace = workspace
         _check_can_join(alerts, incident, reason=RelationReason.INGESTION)
     with transaction.atomic():
@@ -690,9 +695,12 @@ def put_relation(
 ) -> tuple[Relation, bool]:
     """Create relation `name` to `resource`, or find it as it is: (relation, created)."""
     with transaction.atomic():
+        others: set[int] = set()
         if isinstance(resource, Alert):
-            _lock_alerts([resource])
-        target = _lock_incidents([incident.pk])[incident.pk]
+            (alert,) = _lock_alerts([resource])
+            # `add_alerts` locks the alert's incidents too: take them all now, in id order.
+            others = _memberships([alert.pk])[alert.pk]
+        target = _lock_incidents({incident.pk} | others)[incident.pk]
         existing = (
             Relation.objects.filter(incident=target, name=name).select_related("alert").first()
         )
@@ -769,5 +777,14 @@ def delete_relation(incident: Incident, name: str, *, actor: Actor) -> bool:
 
 def _sync(incident: Incident, locked: Incident) -> None:
     """Show the caller's incident object the values written under the lock."""
-    for f in ("alert_count", "first_activity_time", "last_activity_time", "status"):
+    for f in (
+        "alert_count",
+        "first_activity_time",
+        "last_activity_time",
+        "status",
+        "classification",
+        "classification_reason",
+        "classification_comment",
+        "closed",
+    ):
         setattr(incident, f, getattr(locked, f))

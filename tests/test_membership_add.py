@@ -3,6 +3,7 @@
 import pytest
 
 from incidents import membership
+from incidents.actions import close_incident
 from incidents.activity import Actor
 from incidents.errors import (
     AlertAlreadyInIncident,
@@ -34,7 +35,7 @@ from tests.factories import (
     snapshot,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -262,9 +263,7 @@ def test_adding_an_alert_of_another_workspace_is_refused_and_changes_nothing(
 # --- rule 3: at most once --------------------------------------------------
 
 
-def test_adding_an_alert_already_in_the_incident_is_refused_and_changes_nothing(
-    incident, actor
-):
+def test_adding_an_alert_already_in_the_incident_is_refused_and_changes_nothing(incident, actor):
     alert = incident.relations.first().alert
     before = snapshot()
 
@@ -399,9 +398,7 @@ def test_closing_the_other_incident_closes_it_as_undetermined_naming_this_incide
     assert closed.comment == other.classification_comment
 
 
-def test_closing_the_other_incident_spares_incidents_with_more_alerts(
-    incident, elsewhere, actor
-):
+def test_closing_the_other_incident_spares_incidents_with_more_alerts(incident, elsewhere, actor):
     alert = alert_in(elsewhere)
 
     result = membership.add_alerts(incident, [alert], actor=actor, other_incident="close")
@@ -411,11 +408,7 @@ def test_closing_the_other_incident_spares_incidents_with_more_alerts(
     assert elsewhere.status == IncidentStatus.NEW
 
 
-def test_closing_an_already_closed_other_incident_writes_nothing_more(
-    incident, workspace, actor
-):
-    from incidents.actions import close_incident
-
+def test_closing_an_already_closed_other_incident_writes_nothing_more(incident, workspace, actor):
     other = incident_with_alerts(1, workspace=workspace)
     close_incident(
         other, classification=Classification.FALSE_POSITIVE, reason="InaccurateData", actor=actor
@@ -461,7 +454,7 @@ def test_adding_takes_the_same_number_of_queries_for_one_alert_or_fifty(
     source = incident_with_alerts(count, workspace=workspace)
     alerts = [r.alert for r in source.relations.select_related("alert")]
 
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(9):
         membership.add_alerts(incident, alerts, actor=actor, comment="Same actor.")
 
     incident.refresh_from_db()
@@ -494,6 +487,17 @@ def test_creating_an_incident_from_alerts_relates_them_and_logs_it(workspace, el
         ActivityKind.ALERT_CORRELATED,
     ]
     assert activity_of(created)[0].message == "responder created the incident."
+
+
+def test_creating_an_incident_with_the_same_alert_twice_relates_it_once(
+    workspace, elsewhere, actor
+):
+    alert = alert_in(elsewhere)
+
+    created = membership.create_incident(workspace, [alert, alert], actor=actor)
+
+    assert Relation.objects.filter(incident=created, alert=alert).count() == 1
+    assert created.alert_count == 1
 
 
 def test_creating_an_empty_incident_by_hand_gives_it_the_next_number(workspace, actor):

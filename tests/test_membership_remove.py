@@ -24,7 +24,7 @@ from tests.factories import (
     snapshot,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hashing")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -53,9 +53,7 @@ def test_removing_an_alert_that_has_another_incident_takes_it_out(incident, shar
     assert incident.alert_count == 2 == len(alert_ids_of(incident))
 
 
-def test_removing_records_who_removed_it_where_it_stays_and_the_comment(
-    incident, shared, actor
-):
+def test_removing_records_who_removed_it_where_it_stays_and_the_comment(incident, shared, actor):
     other = Incident.objects.get(pk__in=incident_ids_of(shared) - {incident.pk})
     before = len(activity_of(incident))
 
@@ -73,9 +71,7 @@ def test_removing_records_who_removed_it_where_it_stays_and_the_comment(
     assert entry.details["alert"] == str(shared.system_alert_id)
 
 
-def test_removing_the_only_alert_leaves_an_empty_incident_with_its_activity_times(
-    workspace, actor
-):
+def test_removing_the_only_alert_leaves_an_empty_incident_with_its_activity_times(workspace, actor):
     incident = incident_with_alerts(1, workspace=workspace)
     alert = incident.relations.get().alert
     membership.add_alerts(IncidentFactory(workspace=workspace), [alert], actor=actor)
@@ -90,9 +86,7 @@ def test_removing_the_only_alert_leaves_an_empty_incident_with_its_activity_time
     assert incident.status == IncidentStatus.NEW
 
 
-def test_removing_an_alert_from_its_last_incident_is_refused_and_changes_nothing(
-    incident, actor
-):
+def test_removing_an_alert_from_its_last_incident_is_refused_and_changes_nothing(incident, actor):
     alert = incident.relations.first().alert
     before = snapshot()
 
@@ -106,9 +100,9 @@ def test_removing_an_alert_from_its_last_incident_is_refused_and_changes_nothing
     )
     assert refused.value.status == 400
     assert refused.value.user_message == (
-        f"Alert “{alert.display_name}” belongs to no other incident, and every alert must "
-        "belong to an incident. Link it to another incident instead (“Link alerts to another "
-        "incident”)."
+        f"Alert “{alert.display_name}” belongs to no other incident than #{incident.number}, "
+        "and every alert must belong to an incident. Link it to another incident instead "
+        "(“Link alerts to another incident”)."
     )
     assert snapshot() == before
 

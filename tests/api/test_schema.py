@@ -2,6 +2,8 @@
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, Phase, given, settings
 
@@ -55,14 +57,22 @@ def live_schema(db):
     alert_in(IncidentFactory(workspace=workspace))
     BookmarkFactory(workspace=workspace)
     _, raw = create_token(user)
-    loaded = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
     path_values = {
         "subscription_id": str(workspace.subscription_id),
         "resource_group": workspace.resource_group,
         "workspace_name": workspace.name,
         "incident_id": str(incident.uuid),
     }
-    return loaded, path_values, {"Authorization": f"Bearer {raw}"}
+    # Like Django's test client: keep the test's connection (and transaction) open across
+    # the in-process requests, which would otherwise close it when each request ends.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        loaded = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+        yield loaded, path_values, {"Authorization": f"Bearer {raw}"}
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def test_the_api_never_errors_and_keeps_to_its_schema(live_schema):

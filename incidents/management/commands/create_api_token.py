@@ -1,4 +1,4 @@
-"""`python manage.py create_api_token USERNAME [--workspace W] [--name N]`: print a new token once."""
+"""`manage.py create_api_token USERNAME [--workspace W] [--name N]`: print a new token once."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
