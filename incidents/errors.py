@@ -143,10 +143,14 @@ class RelationNameTaken(MembershipError):
     status = 409
     code = "Conflict"
 
-    def __init__(self, name: str, incident: Incident, other: Alert):
+    def __init__(self, name: str, incident: Incident, other: Alert | Bookmark):
+        if isinstance(other, Alert):
+            other_text = f"alert {other.system_alert_id}"
+        else:
+            other_text = f"bookmark {other.bookmark_id}"
         super().__init__(
             f"Failed to create relation. Relation with name {name} already exists in incident "
-            f"{incident.uuid} to different alert {other.system_alert_id}.",
+            f"{incident.uuid} to different {other_text}.",
         )
 
 

@@ -119,6 +119,8 @@ class MoveResult:
     destination: Incident
     created: bool
     moved: list[Alert]
+    # The moved alerts that were not in the destination before.
+    joined: list[Alert] = field(default_factory=list)
     # Incident → the alerts that left it.
     left: dict[Incident, list[Alert]] = field(default_factory=dict)
     closed: list[Incident] = field(default_factory=list)
@@ -309,6 +311,8 @@ def add_alerts(
     """
     if not alerts:
         raise NothingToMove("Select at least one alert.")
+    if relation_names is not None and len(relation_names) != len(alerts):
+        raise ValueError("Give one relation name per alert.")
     comment = check_comment(comment)
     with transaction.atomic():
         locked_alerts = _lock_alerts(alerts)
@@ -494,7 +498,12 @@ def move_alerts(
     if source is not None:
         _sync(source, locked[source.pk])
     return MoveResult(
-        destination=target, created=created, moved=locked_alerts, left=left, closed=closed
+        destination=target,
+        created=created,
+        moved=locked_alerts,
+        joined=joining,
+        left=left,
+        closed=closed,
     )
 
 
@@ -702,16 +711,18 @@ def put_relation(
             others = _memberships([alert.pk])[alert.pk]
         target = _lock_incidents({incident.pk} | others)[incident.pk]
         existing = (
-            Relation.objects.filter(incident=target, name=name).select_related("alert").first()
+            Relation.objects.filter(incident=target, name=name)
+            .select_related("alert", "bookmark")
+            .first()
         )
         if existing is not None:
             if isinstance(resource, Alert) and existing.alert_id == resource.pk:
                 return existing, False
             if isinstance(resource, Bookmark) and existing.bookmark_id == resource.pk:
                 return existing, False
-            if existing.alert is not None and isinstance(resource, Alert):
-                raise RelationNameTaken(name, target, existing.alert)
-            raise RelationTypeConflict(name, target)
+            if type(existing.resource) is not type(resource):
+                raise RelationTypeConflict(name, target)
+            raise RelationNameTaken(name, target, existing.resource)
         if isinstance(resource, Bookmark):
             return _put_bookmark(target, name, resource, actor=actor), True
         add_alerts(

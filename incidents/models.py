@@ -419,6 +419,8 @@ class ActivityEntry(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise TypeError("The activity log is append-only.")
+        # An insert or nothing: a preset primary key must not overwrite an entry.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -1,7 +1,7 @@
 """Triage actions on one incident (`incidents.actions`) and the append-only activity log."""
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from incidents import actions
 from incidents.activity import Actor
@@ -376,6 +376,22 @@ def test_an_activity_entry_cannot_be_saved_again(entry):
 
     with pytest.raises(TypeError, match="append-only"):
         entry.save()
+
+    assert ActivityEntry.objects.get(pk=entry.pk).message == "responder commented."
+
+
+def test_a_new_entry_with_an_existing_primary_key_does_not_overwrite_it(entry, incident):
+    forged = ActivityEntry(
+        pk=entry.pk,
+        incident=incident,
+        actor_name="x",
+        via=Via.UI,
+        kind="comment",
+        message="Forged.",
+    )
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        forged.save()
 
     assert ActivityEntry.objects.get(pk=entry.pk).message == "responder commented."
 

@@ -118,6 +118,23 @@ def test_put_of_an_alert_over_a_bookmark_relation_is_a_different_relation_type(
     assert snapshot() == before
 
 
+def test_put_of_a_name_used_for_another_bookmark_is_a_409(api, incident, workspace):
+    first, second = BookmarkFactory.create_batch(2, workspace=workspace)
+
+    def relate(bookmark):
+        resource = f"{insights(workspace)}/bookmarks/{bookmark.bookmark_id}"
+        body = {"properties": {"relatedResourceId": resource}}
+        return api.put(f"incidents/{incident.uuid}/relations/evidence", body)
+
+    assert relate(first).status_code == 201
+    assert error(relate(second)) == (
+        409,
+        "Conflict",
+        f"Failed to create relation. Relation with name evidence already exists in incident "
+        f"{incident.uuid} to different bookmark {first.bookmark_id}.",
+    )
+
+
 def test_bookmark_relations_have_the_bookmark_type(api, incident, workspace):
     bookmark = BookmarkFactory(workspace=workspace)
     body = {
