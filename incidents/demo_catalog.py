@@ -5,7 +5,7 @@ Pure data and pure functions (no database): `seed_demo` draws from them with a s
 
 Detection names, products and MITRE ATT&CK mappings follow the alerts that Microsoft
 Defender, Microsoft Entra ID Protection and Microsoft Sentinel really raise; people, hosts,
-domains and addresses are invented (contoso.com, fabrikam.com and look-alike domains).
+domains and addresses are invented (contoso.com and look-alike phishing domains).
 """
 
 import random
@@ -46,7 +46,8 @@ TACTICS = {
 TACTIC_ORDER = {tactic: i for i, tactic in enumerate(TACTICS)}
 
 
-@dataclass(frozen=True)
+# Compared and hashed by identity: each product and detection exists once.
+@dataclass(frozen=True, eq=False)
 class Product:
     name: str
     # ProviderName of its alerts when Sentinel ingests them (SecurityAlert table).
@@ -103,7 +104,7 @@ ANALYTICS = Product(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Detection:
     """A kind of alert: what raises it, what it means and which entities it names."""
 
@@ -120,7 +121,14 @@ class Detection:
     # Labels analysts usually put on incidents made of this alert.
     labels: tuple[str, ...] = ()
 
+    def extended_properties(self) -> dict[str, str]:
+        """What the alert's ExtendedProperties carry; analytics name their rule."""
+        if self.product is ANALYTICS:
+            return {"Analytic Rule Name": self.name, **self.product.extended_properties}
+        return dict(self.product.extended_properties)
 
+
+# Short names for the table below.
 A = EntityKind
 HIGH, MEDIUM, LOW, INFO = Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFORMATIONAL
 
@@ -153,9 +161,9 @@ DETECTIONS: tuple[Detection, ...] = (
         HIGH,
         ("CredentialAccess",),
         ("T1003.001",),
-        (A.HOST, A.ACCOUNT, A.FILEHASH, A.MALWARE),
-        "The credential theft tool Mimikatz ({malware}) was detected on {host} in the "
-        "context of {account}. It reads plaintext passwords and hashes from LSASS memory.",
+        (A.HOST, A.ACCOUNT, A.FILEHASH),
+        "The credential theft tool Mimikatz was detected on {host} in the context of "
+        "{account}. It reads plaintext passwords and hashes from LSASS memory.",
         (ISOLATE, RESET, "Reset the passwords of every account that signed in to the device."),
     ),
     Detection(
@@ -226,9 +234,21 @@ DETECTIONS: tuple[Detection, ...] = (
         HIGH,
         ("CommandAndControl", "Execution"),
         ("T1071.001", "T1059"),
-        (A.HOST, A.FILE, A.FILEHASH, A.MALWARE, A.IP),
-        "{malware} was detected in {file} on {host}. The beacon contacted {ip}.",
+        (A.HOST, A.FILE, A.FILEHASH, A.IP),
+        "A Cobalt Strike beacon was detected in {file} on {host}. It contacted {ip}.",
         (ISOLATE, BLOCK_IP, "Hunt for the same file hash on other devices."),
+    ),
+    Detection(
+        "Active malware was detected",
+        "WindowsDefenderAv_ActiveMalware",
+        MDE,
+        MEDIUM,
+        ("Execution", "Persistence"),
+        ("T1204.002",),
+        (A.HOST, A.ACCOUNT, A.FILE, A.FILEHASH, A.MALWARE),
+        "{malware} was found running from {file} on {host} as {account}; Microsoft Defender "
+        "Antivirus could not remove it before it ran.",
+        (SCAN, ISOLATE, "Hunt for the same file hash on other devices."),
     ),
     Detection(
         "Suspicious WMI process creation",
@@ -733,10 +753,6 @@ PROVIDER_DETECTIONS: dict[str, tuple[Detection, ...]] = {
     DEFENDER_FOR_CLOUD: tuple(d for d in DETECTIONS if d.product is MDC),
 }
 
-# Kinds of entity a Defender title counts: "on one endpoint", "involving multiple users".
-ENDPOINT_KINDS = {A.HOST}
-USER_KINDS = {A.ACCOUNT, A.MAILBOX}
-
 
 # --- incident wording --------------------------------------------------------------
 
@@ -759,20 +775,17 @@ def incident_title(
 ) -> str:
     """The title each provider gives an incident made of alerts of `detections`."""
     distinct = list(dict.fromkeys(detections))
-    scope = (
-        "on one endpoint"
-        if hosts == 1
-        else "on multiple endpoints"
-        if hosts > 1
-        else "involving one user"
-        if users <= 1
-        else "involving multiple users"
-    )
+    if hosts:
+        scope = " on one endpoint" if hosts == 1 else " on multiple endpoints"
+    elif users:
+        scope = " involving one user" if users == 1 else " involving multiple users"
+    else:
+        scope = ""
     if provider == DEFENDER_XDR:
         if len(distinct) == 1:
-            return f"{distinct[0].name} {scope}"
+            return f"{distinct[0].name}{scope}"
         tactics = [t for d in distinct for t in d.tactics]
-        title = f"Multi-stage incident involving {tactic_phrase(tactics)} {scope}"
+        title = f"Multi-stage incident involving {tactic_phrase(tactics)}{scope}"
         if len({d.product for d in distinct}) > 1:
             title += " reported by multiple sources"
         return title
@@ -784,7 +797,7 @@ def incident_title(
         return "Security incident with shared process detected"
     if len(distinct) > 1:
         tactics = [t for d in distinct for t in d.tactics]
-        return f"Multi-stage attack involving {tactic_phrase(tactics)} {scope}"
+        return f"Multi-stage attack involving {tactic_phrase(tactics)}{scope}"
     return distinct[0].name
 
 
@@ -1024,7 +1037,7 @@ def _make(
 
 
 def entity_pool(rng: random.Random, size: int) -> dict[EntityKind, list[PoolEntity]]:
-    """About `size` distinct entities per kind, most popular first, identifiers normalized.
+    """About `size` distinct entities by kind, identifiers normalized, most popular first.
 
     Accounts and mailboxes are the same people at the same rank, so an alert's account
     and mailbox are one person.
@@ -1067,8 +1080,6 @@ def entity_pool(rng: random.Random, size: int) -> dict[EntityKind, list[PoolEnti
     pool[A.CLOUD_APPLICATION] = _named(A.CLOUD_APPLICATION, CLOUD_APPLICATIONS, "Name")
     pool[A.REGISTRY_KEY] = _named(A.REGISTRY_KEY, REGISTRY_KEYS, "Key")
     pool[A.MALWARE] = _named(A.MALWARE, MALWARE, "Name")
-    for entities in pool.values():
-        rng.shuffle(entities)
     return pool
 
 

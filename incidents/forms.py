@@ -21,7 +21,10 @@ class LinkAlertsForm(forms.Form):
     )
     incident = forms.CharField(label="Incident name or ID", required=False, max_length=300)
     comment = forms.CharField(
-        label="Comment", required=False, max_length=MAX_COMMENT_LENGTH, widget=forms.Textarea
+        label="Comment",
+        required=False,
+        max_length=MAX_COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
     emptied = forms.ChoiceField(
         choices=[("keep", "Keep other incident"), ("close", "Close other incident")],
@@ -52,7 +55,7 @@ class LinkAlertsForm(forms.Form):
             if found is None:
                 self.add_error("incident", f"There is no incident #{number} in this workspace.")
         elif not text.strip():
-            self.add_error("incident", "Type an incident's number or name, then pick it.")
+            self.add_error("incident", "Type an incident’s number or name, then pick it.")
             return None
         else:
             matches = list(title_matches(incidents, text).order_by("-number")[:2])

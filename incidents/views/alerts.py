@@ -16,4 +16,6 @@ from incidents.views.common import page_or_fragment
 def alert_detail(request: WorkspaceRequest, system_alert_id: uuid.UUID) -> HttpResponse:
     alert = selectors.alert_with_details(access_alert(request, system_alert_id))
     template = page_or_fragment(request, "incidents/alert_detail.html", "detail")
-    return render(request, template, {"alert": alert, "can_act": can_act(request)})
+    return render(
+        request, template, {"alert": alert, "can_act": can_act(request), "section": "alerts"}
+    )

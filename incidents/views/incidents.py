@@ -12,7 +12,13 @@ from incidents.views.common import page_or_fragment
 
 def _render_tab(request: WorkspaceRequest, incident: Incident, tab: str, **context) -> HttpResponse:
     template = page_or_fragment(request, "incidents/incident_detail.html", "incident")
-    context = {"incident": incident, "tab": tab, "can_act": can_act(request), **context}
+    context = {
+        "incident": incident,
+        "tab": tab,
+        "can_act": can_act(request),
+        "section": "incidents",
+        **context,
+    }
     return render(request, template, context)
 
 

@@ -52,6 +52,7 @@ def link_alerts(request: WorkspaceRequest) -> HttpResponse:
         "problem": problem,
         "emptied": selectors.emptied_incidents(alerts, source) if alerts else [],
         "next": safe_next(request, data.get("next")) or "",
+        "search_window": selectors.SEARCH_WINDOW,
     }
     template = page_or_fragment(request, "incidents/link_alerts.html", "panel")
     return render(request, template, context)
@@ -101,12 +102,10 @@ def _linked(
         response = HttpResponse(status=204)
         detail = {"message": message, "url": target.get_absolute_url(), "number": target.number}
         return trigger_client_event(response, LINKED_EVENT, detail)
-    messages.success(
-        request,
-        format_html(
-            '{} <a href="{}">Open #{}</a>', message, target.get_absolute_url(), target.number
-        ),
+    link = format_html(
+        '<a href="{}">Open incident #{}</a>', target.get_absolute_url(), target.number
     )
+    messages.success(request, format_html("{} {}", message, link))
     return redirect(next_url or target.get_absolute_url())
 
 

@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from incidents import selectors
@@ -22,6 +23,7 @@ def incident_list(request: WorkspaceRequest) -> HttpResponse:
         "filter": filterset,
         "page": page,
         "columns": sort_columns(sort, selectors.INCIDENT_SORTS, "-last_activity"),
+        "section": "incidents",
         "can_act": can_act(request),
     }
     template = page_or_fragment(request, "incidents/incident_list.html", "list")
@@ -37,6 +39,8 @@ def incident_alert_rows(request: WorkspaceRequest, number: int) -> HttpResponse:
         "incident": incident,
         "alerts": selectors.incident_alerts(incident),
         "can_act": can_act(request),
+        # The page the panel returns to: the queue this row was expanded in.
+        "next_url": request.htmx.current_url_abs_path or reverse("incidents:incident_list"),
     }
     return render(request, "incidents/incident_list.html#expansion", context)
 
@@ -52,6 +56,7 @@ def alert_list(request: WorkspaceRequest) -> HttpResponse:
         "filter": filterset,
         "page": page,
         "columns": sort_columns(sort, selectors.ALERT_SORTS, "-time"),
+        "section": "alerts",
         "can_act": can_act(request),
     }
     template = page_or_fragment(request, "incidents/alert_list.html", "list")

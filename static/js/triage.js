@@ -1,0 +1,247 @@
+// Triage's behaviour on top of htmx: selection and toolbar, expandable rows, the flyout
+// <dialog>, the incident typeahead and notifications. No inline scripts anywhere, so a
+// strict Content-Security-Policy holds.
+(function () {
+  "use strict";
+
+  const flyout = () => document.getElementById("flyout");
+  let opener = null; // The control that opened the flyout gets focus back when it closes.
+  let reExpand = []; // Rows expanded before a list refreshed itself, to expand again.
+
+  // --- selection and toolbar ----------------------------------------------------
+
+  function syncSelection(scope) {
+    const boxes = [...scope.querySelectorAll("input[data-select]")];
+    const checked = boxes.filter((box) => box.checked).length;
+    const action = scope.querySelector("[data-selection-action]");
+    if (action) action.disabled = checked === 0;
+    const count = scope.querySelector("[data-selection-count]");
+    if (count) count.textContent = checked ? `${checked} selected` : "Select alerts to link them";
+    const all = scope.querySelector("input[data-select-all]");
+    if (all) {
+      all.checked = boxes.length > 0 && checked === boxes.length;
+      all.indeterminate = checked > 0 && checked < boxes.length;
+      all.disabled = boxes.length === 0;
+    }
+  }
+
+  document.addEventListener("change", (event) => {
+    const scope = event.target.closest("[data-selection]");
+    if (!scope) return;
+    if (event.target.matches("input[data-select-all]")) {
+      scope.querySelectorAll("input[data-select]").forEach((box) => {
+        box.checked = event.target.checked;
+      });
+    }
+    syncSelection(scope);
+  });
+
+  // --- expandable incident rows -------------------------------------------------
+
+  function expand(link) {
+    const url = link.dataset.expandUrl;
+    return htmx.ajax("GET", url, { target: "#" + link.dataset.expandRow, swap: "afterend" }).then(() => {
+      link.setAttribute("aria-expanded", "true");
+    });
+  }
+
+  function collapse(link) {
+    document.getElementById(link.getAttribute("aria-controls"))?.remove();
+    link.setAttribute("aria-expanded", "false");
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-expand-url]");
+    if (!link) return;
+    event.preventDefault();
+    if (link.getAttribute("aria-expanded") === "true") collapse(link);
+    else expand(link);
+  });
+
+  // Links that act as buttons answer the space bar too.
+  document.addEventListener("keydown", (event) => {
+    if (event.key === " " && event.target.matches("a[role='button']")) {
+      event.preventDefault();
+      event.target.click();
+    }
+  });
+
+  // --- the flyout ---------------------------------------------------------------
+
+  function focusPanel(panel) {
+    const target =
+      panel.querySelector("[role='alert']") ||
+      panel.querySelector("input[name='target']:checked") ||
+      panel.querySelector("input[name='target']");
+    if (!target) return;
+    if (target.matches("[role='alert']")) target.setAttribute("tabindex", "-1");
+    target.focus();
+  }
+
+  function openFlyout(panel) {
+    const dialog = flyout();
+    if (!dialog.open) {
+      opener = document.activeElement;
+      dialog.showModal();
+    }
+    focusPanel(panel);
+  }
+
+  document.addEventListener("click", (event) => {
+    const close = event.target.closest("[data-dialog-close]");
+    const dialog = close?.closest("dialog");
+    if (!dialog) return;
+    event.preventDefault();
+    dialog.close();
+  });
+
+  document.addEventListener(
+    "close",
+    (event) => {
+      if (event.target !== flyout()) return;
+      document.getElementById("flyout-body").replaceChildren();
+      if (opener && opener.isConnected) opener.focus();
+      opener = null;
+    },
+    true,
+  );
+
+  // --- the incident typeahead ("Incident name or ID") -----------------------------
+
+  function listboxOf(input) {
+    return document.getElementById(input.getAttribute("aria-controls"));
+  }
+
+  function options(listbox) {
+    return [...listbox.querySelectorAll("[role='option']:not([aria-disabled='true'])")];
+  }
+
+  function closeListbox(input) {
+    listboxOf(input).replaceChildren();
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+  }
+
+  function activate(input, option) {
+    const listbox = listboxOf(input);
+    listbox.querySelectorAll("[aria-selected='true']").forEach((o) => o.setAttribute("aria-selected", "false"));
+    option.setAttribute("aria-selected", "true");
+    input.setAttribute("aria-activedescendant", option.id);
+    option.scrollIntoView({ block: "nearest" });
+  }
+
+  function choose(input, option) {
+    input.value = option.dataset.value;
+    input.dataset.chosen = input.value;
+    closeListbox(input);
+    const existing = input.form?.querySelector("input[name='target'][value='existing']");
+    if (existing) existing.checked = true;
+    input.focus();
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const input = event.target.closest("input[data-combobox]");
+    if (!input) return;
+    const found = options(listboxOf(input));
+    const current = found.findIndex((o) => o.id === input.getAttribute("aria-activedescendant"));
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      if (!found.length) return;
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      activate(input, found[(current + step + found.length) % found.length]);
+    } else if (event.key === "Enter" && current >= 0) {
+      event.preventDefault(); // Choosing an incident must not submit the panel.
+      choose(input, found[current]);
+    } else if (event.key === "Escape" && found.length) {
+      event.preventDefault(); // Close the list, not the dialog.
+      event.stopPropagation();
+      closeListbox(input);
+    }
+  });
+
+  // Keep focus in the field while an option is clicked.
+  document.addEventListener("mousedown", (event) => {
+    if (event.target.closest("[role='listbox'] [role='option']")) event.preventDefault();
+  });
+
+  document.addEventListener("click", (event) => {
+    const option = event.target.closest("[role='listbox'] [role='option']:not([aria-disabled='true'])");
+    if (!option) return;
+    const input = document.querySelector(`[aria-controls='${option.parentElement.id}']`);
+    if (input) choose(input, option);
+  });
+
+  document.addEventListener("input", (event) => {
+    if (event.target.matches("input[data-combobox]")) delete event.target.dataset.chosen;
+  });
+
+  document.addEventListener("focusout", (event) => {
+    if (event.target.matches("input[data-combobox]")) closeListbox(event.target);
+  });
+
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const listbox = event.detail.target;
+    if (listbox.getAttribute("role") !== "listbox") return;
+    const input = document.querySelector(`[aria-controls='${listbox.id}']`);
+    if (!input) return;
+    if (document.activeElement !== input || input.dataset.chosen === input.value) {
+      closeListbox(input); // The answer came after the user left the field or made a choice.
+      return;
+    }
+    // Keep the option the user had reached if the new answer still lists it.
+    const kept = document.getElementById(input.getAttribute("aria-activedescendant"));
+    if (kept && listbox.contains(kept)) activate(input, kept);
+    else input.removeAttribute("aria-activedescendant");
+    input.setAttribute("aria-expanded", listbox.children.length ? "true" : "false");
+  });
+
+  // --- notifications and refreshing lists ---------------------------------------
+
+  function notify(message, url, linkText, kind) {
+    const note = document.createElement("p");
+    note.className = "notice" + (kind ? ` notice-${kind}` : "");
+    note.append(message);
+    if (url) {
+      const link = document.createElement("a");
+      link.href = url;
+      link.textContent = linkText;
+      note.append(" ", link);
+    }
+    document.getElementById("notifications").replaceChildren(note);
+  }
+
+  document.body.addEventListener("alertsLinked", (event) => {
+    const { message, url, number } = event.detail;
+    reExpand = [...document.querySelectorAll("a[data-expand-url][aria-expanded='true']")].map(
+      (link) => link.getAttribute("aria-controls"),
+    );
+    if (flyout().open) flyout().close();
+    notify(message, url, `Open incident #${number}`);
+  });
+
+  document.body.addEventListener("htmx:responseError", (event) => {
+    const status = event.detail.xhr.status;
+    const message =
+      status === 403
+        ? "Your role in this workspace does not allow this."
+        : status === 404
+          ? "That is no longer there: reload the page."
+          : `Something went wrong (HTTP ${status}); nothing was changed.`;
+    notify(message, null, null, "error");
+  });
+
+  htmx.onLoad((element) => {
+    const root = element.nodeType === Node.ELEMENT_NODE ? element : document.body;
+    const scopes = root.matches("[data-selection]") ? [root] : root.querySelectorAll("[data-selection]");
+    scopes.forEach(syncSelection);
+    if (root.matches("[data-link-panel]") && root.closest("dialog")) openFlyout(root);
+    if (root.matches("[data-refresh-list]") && reExpand.length) {
+      const again = reExpand;
+      reExpand = [];
+      again.forEach((id) => {
+        const link = root.querySelector(`a[data-expand-url][aria-controls='${id}']`);
+        if (link) expand(link);
+      });
+    }
+  });
+})();

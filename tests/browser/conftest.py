@@ -1,0 +1,102 @@
+"""Browser tests: Playwright drives the Debian Chromium against pytest-django's live server."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, Route
+
+from incidents.models import Role
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+
+CHROMIUM = "/usr/bin/chromium"
+# What the app must work under: no inline script or style, no eval, nothing from elsewhere.
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+    "frame-ancestors 'none'"
+)
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def base_url() -> None:
+    # Replaces pytest-base-url's fixture, which warns under pytest 9; pages use live_server.url.
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # The system Chromium, never a downloaded one: `playwright install` is not an option here.
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 800}}
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def workspace(transactional_db):
+    return WorkspaceFactory(name="soc")
+
+
+@pytest.fixture
+def responder(workspace):
+    user = UserFactory(username="responder")
+    MembershipFactory(workspace=workspace, user=user, role=Role.RESPONDER)
+    return user
+
+
+# htmx logs an aborted request (a page left while a list refreshes) as an error; it is not one.
+ABORTED = ("htmx:sendAbort", "htmx:afterRequest")
+
+
+def _with_strict_csp(route: Route) -> None:
+    try:
+        response = route.fetch()
+        route.fulfill(
+            response=response, headers={**response.headers, "content-security-policy": STRICT_CSP}
+        )
+    except PlaywrightError:
+        pass  # The page or its context closed while the request was on its way.
+
+
+@pytest.fixture
+def signed_in(page: Page, live_server, responder):
+    """The page, signed in as the responder, under a strict CSP; console errors fail the test."""
+    client = Client()
+    client.force_login(responder)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
+    )
+    page.route("**/*", _with_strict_csp)
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.set_default_timeout(10_000)
+    yield page
+    page.unroute_all(behavior="ignoreErrors")
+    errors = [e for e in errors if not e.startswith(ABORTED)]
+    assert errors == [], "the browser reported errors (a CSP violation, a failed request…)"

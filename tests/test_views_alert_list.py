@@ -1,0 +1,121 @@
+"""The alerts queue: /alerts/."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from incidents import membership
+from incidents.models import AlertStatus, Severity
+from tests.factories import INGESTION, IncidentFactory, alert_in, incident_with_alerts
+
+URL = "/alerts/"
+
+
+def names_in(response) -> list[str]:
+    return [a.display_name for a in response.context["page"].rows]
+
+
+def test_it_sends_anonymous_users_to_log_in(client, workspace):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_it_lists_the_workspaces_alerts_newest_first(client, reader, workspace, outsider):
+    incident = IncidentFactory(workspace=workspace)
+    now = timezone.now()
+    alert_in(incident, display_name="Older", time_generated=now - dt.timedelta(hours=1))
+    alert_in(incident, display_name="Newer", time_generated=now)
+    incident_with_alerts(1, workspace=outsider.memberships.get().workspace)
+    client.force_login(reader)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert names_in(response) == ["Newer", "Older"]
+
+
+def test_each_alert_names_the_incidents_it_belongs_to(client, responder, workspace):
+    first = IncidentFactory(workspace=workspace, title="First")
+    second = IncidentFactory(workspace=workspace, title="Second")
+    alert = alert_in(first, display_name="Shared alert")
+    membership.add_alerts(second, [alert], actor=INGESTION)
+    client.force_login(responder)
+    html = client.get(URL).content.decode()
+    assert f'href="/incidents/{first.number}/"' in html
+    assert f'href="/incidents/{second.number}/"' in html
+    assert 'aria-label="Select alert Shared alert"' in html
+    assert 'aria-label="Select all alerts on this page"' in html
+    assert "Link alerts to another incident" in html
+
+
+def test_a_reader_sees_alerts_without_checkboxes(client, reader, workspace):
+    incident_with_alerts(2, workspace=workspace)
+    client.force_login(reader)
+    html = client.get(URL).content.decode()
+    assert "Select alert" not in html
+    assert "Link alerts to another incident" not in html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("severity=High", ["Brute force"]),
+        ("status=Resolved", ["Mass download"]),
+        ("product=Microsoft+Defender+for+Cloud+Apps", ["Mass download"]),
+        ("q=brute", ["Brute force"]),
+        ("range=24h", ["Brute force", "Mass download"]),
+        ("sort=name", ["Brute force", "Mass download", "Old scan"]),
+        ("sort=-severity", ["Brute force", "Mass download", "Old scan"]),
+    ],
+)
+def test_it_filters_and_sorts_from_the_query_string(client, reader, workspace, query, expected):
+    incident = IncidentFactory(workspace=workspace)
+    alert_in(incident, display_name="Brute force", severity=Severity.HIGH)
+    alert_in(
+        incident,
+        display_name="Mass download",
+        status=AlertStatus.RESOLVED,
+        product_name="Microsoft Defender for Cloud Apps",
+    )
+    alert_in(
+        incident,
+        display_name="Old scan",
+        severity=Severity.LOW,
+        time_generated=timezone.now() - dt.timedelta(days=2),
+    )
+    client.force_login(reader)
+    response = client.get(f"{URL}?{query}")
+    names = names_in(response)
+    assert sorted(names) == sorted(expected)
+    if "sort" in query:
+        assert names == expected
+
+
+def test_it_pages_with_a_cursor(client, reader, workspace):
+    incident_with_alerts(75, workspace=workspace)
+    client.force_login(reader)
+    first = client.get(URL)
+    assert len(names_in(first)) == 50
+    second = client.get(URL, {"cursor": first.context["page"].next_cursor})
+    assert len(names_in(second)) == 25
+    assert set(names_in(first)).isdisjoint(names_in(second))
+
+
+def test_htmx_gets_only_the_list(client, reader, workspace):
+    incident_with_alerts(1, workspace=workspace)
+    client.force_login(reader)
+    html = client.get(URL, headers={"HX-Request": "true"}).content.decode()
+    assert html.lstrip().startswith('<section id="alert-list"')
+
+
+@pytest.mark.parametrize("rows", [10, 100])
+def test_its_query_count_does_not_grow_with_rows(
+    client, responder, workspace, rows, django_assert_max_num_queries
+):
+    for _ in range(rows // 10):
+        incident_with_alerts(10, workspace=workspace)
+    client.force_login(responder)
+    # Session, user, memberships; the page; the incidents of its alerts.
+    with django_assert_max_num_queries(5):
+        response = client.get(f"{URL}?sort=-severity")
+    assert len(response.context["page"].rows) == min(rows, 50)

@@ -1,0 +1,146 @@
+"""The incident page: header, tabs, the Alerts tab and the Activity tab."""
+
+import pytest
+
+from incidents import actions, membership
+from incidents.activity import Actor
+from incidents.models import Alert, Severity
+from tests.factories import IncidentFactory, alert_in, incident_with_alerts
+
+
+def tab(incident, name: str = "") -> str:
+    return f"/incidents/{incident.number}/" + (f"{name}/" if name else "")
+
+
+@pytest.mark.parametrize("name", ["", "alerts", "entities", "activity"])
+def test_every_tab_needs_login(client, workspace, name):
+    incident = IncidentFactory(workspace=workspace)
+    response = client.get(tab(incident, name))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("name", ["", "alerts", "entities", "activity"])
+def test_an_incident_of_another_workspace_is_not_found(client, outsider, workspace, name):
+    incident = IncidentFactory(workspace=workspace)
+    client.force_login(outsider)
+    assert client.get(tab(incident, name)).status_code == 404
+
+
+def test_an_unknown_number_is_not_found(client, reader):
+    client.force_login(reader)
+    assert client.get("/incidents/999/").status_code == 404
+
+
+def test_the_header_shows_number_title_severity_status_and_owner(client, reader, workspace):
+    incident = IncidentFactory(
+        workspace=workspace, title="Data exfiltration", severity=Severity.HIGH, owner=reader
+    )
+    client.force_login(reader)
+    html = client.get(tab(incident)).content.decode()
+    assert f'<span class="num">#{incident.number}</span> Data exfiltration' in html
+    assert '<span class="sev sev-high">High</span>' in html
+    assert "New</span>" in html
+    assert "<dd>reader</dd>" in html
+    for name in ("alerts", "entities", "activity"):
+        assert f'href="/incidents/{incident.number}/{name}/"' in html
+
+
+@pytest.mark.parametrize("name", ["", "entities"])
+def test_overview_and_entities_say_honestly_that_they_come_next(client, reader, workspace, name):
+    incident = IncidentFactory(workspace=workspace)
+    client.force_login(reader)
+    html = client.get(tab(incident, name)).content.decode()
+    assert "come next" in html
+    assert 'aria-current="page"' in html
+
+
+def test_the_alerts_tab_lists_alerts_with_checkboxes_for_a_responder(client, responder, workspace):
+    incident = IncidentFactory(workspace=workspace)
+    alert_in(incident, display_name="Impossible travel")
+    client.force_login(responder)
+    html = client.get(tab(incident, "alerts")).content.decode()
+    assert 'aria-label="Select alert Impossible travel"' in html
+    assert "Link alerts to another incident" in html
+    assert f'name="source" value="{incident.number}"' in html
+    assert f'name="next" value="/incidents/{incident.number}/alerts/"' in html
+
+
+def test_the_alerts_tab_has_no_checkboxes_for_a_reader(client, reader, workspace):
+    incident = incident_with_alerts(2, workspace=workspace)
+    client.force_login(reader)
+    html = client.get(tab(incident, "alerts")).content.decode()
+    assert "Select alert" not in html
+    assert "Link alerts to another incident" not in html
+
+
+def test_htmx_gets_the_incident_without_the_page_around_it(client, reader, workspace):
+    incident = incident_with_alerts(1, workspace=workspace)
+    client.force_login(reader)
+    html = client.get(tab(incident, "alerts"), headers={"HX-Request": "true"}).content.decode()
+    assert html.lstrip().startswith('<div id="incident"')
+    assert "<html" not in html
+
+
+def test_the_activity_tab_shows_who_when_what_and_the_comment_newest_first(
+    client, reader, responder, workspace
+):
+    incident = incident_with_alerts(1, workspace=workspace)
+    actor = Actor.for_user(responder)
+    actions.add_comment(incident, "Looks like a false alarm", actor=actor)
+    actions.change_status(incident, "Active", actor=actor)
+    client.force_login(reader)
+    response = client.get(tab(incident, "activity"))
+    entries = response.context["page"].rows
+    assert [e.kind for e in entries] == ["status", "comment", "alert_correlated"]
+    html = response.content.decode()
+    assert "Looks like a false alarm" in html
+    assert "<strong>responder</strong>" in html
+    assert "changed the status from New to Active" in html
+
+
+def test_the_activity_tab_pages_older_entries(client, reader, responder, workspace):
+    incident = IncidentFactory(workspace=workspace)
+    for i in range(60):
+        actions.add_comment(incident, f"note {i}", actor=Actor.for_user(responder))
+    client.force_login(reader)
+    first = client.get(tab(incident, "activity"))
+    assert first.context["page"].rows[0].comment == "note 59"
+    older = client.get(tab(incident, "activity"), {"cursor": first.context["page"].next_cursor})
+    assert [e.comment for e in older.context["page"].rows] == [
+        f"note {i}" for i in range(9, -1, -1)
+    ]
+
+
+@pytest.mark.parametrize("rows", [10, 100])
+def test_the_alerts_tabs_query_count_does_not_grow_with_alerts(
+    client, responder, workspace, rows, django_assert_max_num_queries
+):
+    incident = incident_with_alerts(rows, workspace=workspace)
+    client.force_login(responder)
+    # Session, user, memberships; the incident; its alerts; their incidents.
+    with django_assert_max_num_queries(6):
+        response = client.get(tab(incident, "alerts"))
+    assert response.content.decode().count("Select alert ") == rows
+
+
+@pytest.mark.parametrize("rows", [10, 100])
+def test_the_activity_tabs_query_count_does_not_grow_with_entries(
+    client, responder, workspace, rows, django_assert_max_num_queries
+):
+    incident = incident_with_alerts(1, workspace=workspace)
+    other = IncidentFactory(workspace=workspace)
+    actor = Actor.for_user(responder)
+    for i in range(rows):
+        actions.add_comment(incident, f"comment {i}", actor=actor)
+    membership.move_alerts(
+        list(Alert.objects.filter(relations__incident=incident)),
+        destination=other,
+        source=incident,
+        actor=actor,
+    )
+    client.force_login(responder)
+    # Session, user, memberships; the incident; its entries with their actors.
+    with django_assert_max_num_queries(5):
+        response = client.get(tab(incident, "activity"))
+    assert len(response.context["page"].rows) == min(rows + 2, 50)
