@@ -44,6 +44,8 @@ def check_comment(text: str, *, required: bool = False) -> str:
         raise InvalidChange("A comment cannot be empty.")
     if len(text) > MAX_COMMENT_LENGTH:
         raise InvalidChange(f"A comment can be at most {MAX_COMMENT_LENGTH:,} characters long.")
+    if "\x00" in text:
+        raise InvalidChange("A comment cannot contain NUL characters.")
     return text
 
 

@@ -20,7 +20,24 @@ RESOURCE_ID = re.compile(
 )
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def check_api_version(request: Request) -> str:
+    """Check `?api-version=`; also refuse NUL characters, which no field may hold."""
+    if _has_nul(request.path) or _has_nul(dict(request.query_params)):
+        raise bad_request("The request URL contains a NUL character (%00), which is not allowed.")
+    if request.method == "PUT" and _has_nul(request.data):
+        raise bad_request(
+            "The request body contains a NUL character (\\u0000), which is not allowed."
+        )
     version = request.query_params.get("api-version")
     supported = ", ".join(API_VERSIONS)
     if not version:

@@ -206,3 +206,15 @@ def test_create_api_token_explains_unknown_users_and_workspaces(responder, works
     stranger = UserFactory(username="stranger")
     with pytest.raises(CommandError, match="not a member of any workspace"):
         call_command("create_api_token", stranger.username)
+
+
+def test_nul_characters_are_refused_before_they_reach_the_database(api, incident):
+    url_response = api.get("incidents", **{"$filter": "properties/status eq 'New%00'"})
+    body_response = api.put(
+        f"incidents/{incident.uuid}/comments/c1", {"properties": {"message": "a\x00b"}}
+    )
+
+    assert error(url_response)[0] == 400
+    assert "NUL" in error(url_response)[2]
+    assert error(body_response)[0] == 400
+    assert not incident.activity.filter(kind="comment").exists()
