@@ -16,12 +16,14 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.paginator import Paginator
+from django.db import connections, transaction
 from django.db.models import Model, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -129,6 +131,31 @@ class MembershipInline(admin.TabularInline):
         return super().get_queryset(request).select_related("user")
 
 
+class EstimatedCountPaginator(Paginator):
+    """Counts an unfiltered big table from PostgreSQL's statistics instead of scanning it.
+
+    The total shown is then the planner's estimate; a filter or search gets an exact count.
+    """
+
+    EXACT_BELOW = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.object_list
+        if isinstance(queryset, QuerySet) and not queryset.query.where:
+            connection = connections[queryset.db]
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                        [queryset.model._meta.db_table],
+                    )
+                    row = cursor.fetchone()
+                if row and row[0] >= self.EXACT_BELOW:
+                    return row[0]
+        return super().count
+
+
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ["name", "display_name", "resource_group", "subscription_id", "created"]
@@ -194,6 +221,7 @@ class IncidentAdmin(IncidentReferenceSearch, admin.ModelAdmin):
     search_help_text = "Incident ID (#123 or 123), uuid, or words of the title."
     ordering = ["-pk"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fieldsets = [
         (None, {"fields": ["workspace", "number", "uuid", "title", "description", "severity"]}),
         ("Labels and provider", {"fields": ["labels", "provider_name", "provider_incident_id"]}),
@@ -372,6 +400,7 @@ class AlertAdmin(admin.ModelAdmin):
     search_help_text = "System alert id, or words of the alert's name."
     ordering = ["-pk"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     fieldsets = [
         (
             None,
@@ -577,6 +606,7 @@ class EntityAdmin(admin.ModelAdmin):
     autocomplete_fields = ["workspace"]
     ordering = ["-pk"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def get_readonly_fields(self, request: HttpRequest, obj: Entity | None = None) -> list[str]:
         # Alerts link only to entities of their own workspace.
@@ -617,6 +647,7 @@ class RelationAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
     search_help_text = "Incident ID (#123 or 123), system alert id, or relation name."
     ordering = ["-pk"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     @admin.display(description="Created by")
     def creator(self, relation: Relation) -> str:
@@ -635,6 +666,7 @@ class ActivityEntryAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
     search_help_text = "Incident ID (#123 or 123), or words of the message."
     ordering = ["-pk"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(ApiToken)
