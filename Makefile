@@ -54,7 +54,7 @@ test-sqlite: $(VENV)/.dev-deps
 	DATABASE_URL= $(PY) -m pytest -m "not postgres" $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.dev-deps system-deps
-	scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+	scripts/with-postgres.sh $(PY) -m pytest -m "not sqlite" $(PYTEST_ARGS)
 
 test: system-deps lint test-sqlite test-postgres
 

@@ -663,7 +663,8 @@ def import_incidents(
                 Relation(
                     incident=incident,
                     alert=alert,
-                    name=str(uuid.uuid4()),
+                    # Derived, so the same import names its relations the same way.
+                    name=str(uuid.uuid5(incident.uuid, str(alert.system_alert_id))),
                     reason=RelationReason.INGESTION,
                     created_by=actor.user,
                     created_by_name="" if actor.user else actor.name,

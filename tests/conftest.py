@@ -19,12 +19,10 @@ def _fast_password_hashing(settings):
 
 
 def pytest_collection_modifyitems(config, items):
-    on_postgres = connection.vendor == "postgresql"
     for item in items:
-        if item.get_closest_marker("postgres") and not on_postgres:
-            item.add_marker(
-                pytest.mark.usefixtures("_refuse_without_postgres"),
-            )
+        for marker, vendor in (("postgres", "postgresql"), ("sqlite", "sqlite")):
+            if item.get_closest_marker(marker) and connection.vendor != vendor:
+                item.add_marker(pytest.mark.usefixtures(f"_refuse_without_{marker}"))
 
 
 @pytest.fixture
@@ -33,6 +31,11 @@ def _refuse_without_postgres():
         "This test needs PostgreSQL: run it with DATABASE_URL=postgres://… "
         "(make test does), or deselect it with -m 'not postgres'."
     )
+
+
+@pytest.fixture
+def _refuse_without_sqlite():
+    pytest.fail("This test is about SQLite: deselect it on PostgreSQL with -m 'not sqlite'.")
 
 
 @pytest.fixture

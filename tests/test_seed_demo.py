@@ -253,13 +253,22 @@ def test_it_draws_a_progress_bar_on_stderr():
         ({"incidents": 2, "alerts": 301}, "at most 300"),
         ({"incidents": 0, "alerts": 0}, "at least 1"),
         ({"workspace": "not a slug"}, "--workspace"),
+        ({"workers": 0}, "--workers must be at least 1"),
     ],
 )
 def test_it_refuses_impossible_options(options, message):
     with pytest.raises(CommandError, match=message):
         seed(**options)
 
-    assert not Incident.objects.exists()
+    assert not Workspace.objects.exists()
+
+
+@pytest.mark.sqlite
+def test_it_refuses_worker_processes_on_sqlite():
+    with pytest.raises(CommandError, match="needs PostgreSQL"):
+        seed(workers=2)
+
+    assert not Workspace.objects.exists()
 
 
 def test_every_detection_names_only_entities_it_carries():

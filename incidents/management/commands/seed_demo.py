@@ -112,6 +112,7 @@ class Command(BaseCommand):
         name, incidents, alerts = options["workspace"], options["incidents"], options["alerts"]
         cap = settings.TRIAGE_MAX_ALERTS_PER_INCIDENT
         check_options(name, incidents, alerts, cap)
+        workers = check_workers(options["workers"])
         existing = Workspace.objects.filter(name=name).first()
         if existing is not None and has_data(existing):
             self.stdout.write(
@@ -134,7 +135,6 @@ class Command(BaseCommand):
             (index, sizes[start : start + CHUNK_INCIDENTS])
             for index, start in enumerate(range(0, incidents, CHUNK_INCIDENTS))
         ]
-        workers = options["workers"] or (2 if connection.vendor == "postgresql" else 1)
         progress = Progress(self.stderr, alerts, "alerts")
         # Worker processes cannot see an open transaction's rows (e.g. inside a test).
         if workers > 1 and len(chunks) > 1 and not connection.in_atomic_block:
@@ -188,6 +188,18 @@ def check_options(name: str, incidents: int, alerts: int, cap: int) -> None:
         raise CommandError(
             f"--alerts can be at most {incidents * cap:,}: an incident holds at most {cap} alerts."
         )
+
+
+def check_workers(workers: int | None) -> int:
+    on_postgres = connection.vendor == "postgresql"
+    if workers is None:
+        return 2 if on_postgres else 1
+    if workers < 1:
+        raise CommandError("--workers must be at least 1.")
+    if workers > 1 and not on_postgres:
+        # SQLite has one writer: a worker waiting for its turn would block the others.
+        raise CommandError("--workers above 1 needs PostgreSQL.")
+    return workers
 
 
 def has_data(workspace: Workspace) -> bool:
