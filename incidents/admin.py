@@ -435,7 +435,16 @@ class AlertAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    readonly_fields = ["workspace", "system_alert_id", "incidents", "created"]
+    # Times come from the provider, and incidents' activity times are derived from them.
+    readonly_fields = [
+        "workspace",
+        "system_alert_id",
+        "incidents",
+        "start_time",
+        "end_time",
+        "time_generated",
+        "created",
+    ]
     autocomplete_fields = ["entities"]
     actions = ["link_to_incident", "add_to_incident"]
 
