@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from incidents.models import Alert, Incident, Membership, Role, Workspace
+from incidents.models import Alert, Entity, Incident, Membership, Role, Workspace
 
 SESSION_KEY = "workspace"
 
@@ -88,6 +88,17 @@ def access_alert(
     )
     check_role(request, role)
     return alert
+
+
+def access_entity(request: WorkspaceRequest, entity_id: int) -> Entity:
+    return get_object_or_404(Entity, workspace=workspace_of(request), pk=entity_id)
+
+
+def find_alert(request: WorkspaceRequest, system_alert_id: uuid.UUID) -> Alert | None:
+    """The alert of the current workspace with that id; None (not 404) so a view can explain."""
+    return Alert.objects.filter(
+        workspace=workspace_of(request), system_alert_id=system_alert_id
+    ).first()
 
 
 def access_alerts(

@@ -1,10 +1,11 @@
-"""The "Link alerts to another incident" panel's form."""
+"""The forms of the web app: linking alerts, adding one, and the incident's triage actions."""
 
 from django import forms
+from django.contrib.auth import get_user_model
 
 from incidents.actions import MAX_COMMENT_LENGTH
 from incidents.filters import parse_number, title_matches
-from incidents.models import Incident, Workspace
+from incidents.models import CLASSIFICATION_REASONS, Incident, Workspace
 
 EXISTING = "existing"
 NEW = "new"
@@ -70,3 +71,76 @@ class LinkAlertsForm(forms.Form):
         if found is not None and self.source is not None and found.pk == self.source.pk:
             self.add_error("incident", "Choose another incident than the one the alerts are in.")
         return found
+
+
+def classification_choices() -> list[tuple[str, str]]:
+    """Sentinel's closing choices: each classification with each of its reasons."""
+    choices = []
+    for classification, reasons in CLASSIFICATION_REASONS.items():
+        if not reasons:
+            choices.append((classification.value, classification.label))
+        for reason in reasons:
+            label = f"{classification.label} – {reason.label.lower()}"
+            choices.append((f"{classification.value}:{reason.value}", label))
+    return choices
+
+
+class CloseIncidentForm(forms.Form):
+    classification = forms.ChoiceField(
+        label="Classification",
+        choices=classification_choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose a classification to close the incident.",
+            "invalid_choice": "Choose one of the listed classifications.",
+        },
+    )
+    comment = forms.CharField(
+        label="Comment",
+        required=False,
+        max_length=MAX_COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        classification, _, reason = data.get("classification", "").partition(":")
+        data["classification"], data["reason"] = classification, reason
+        return data
+
+
+class OwnerForm(forms.Form):
+    owner = forms.ModelChoiceField(
+        label="Owner",
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label="Unassigned",
+        error_messages={"invalid_choice": "Choose a member of this workspace, or Unassigned."},
+    )
+
+    def __init__(self, *args, workspace: Workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        members = get_user_model().objects.filter(memberships__workspace=workspace)
+        self.fields["owner"].queryset = members.order_by("username")
+        self.fields["owner"].label_from_instance = lambda user: user.get_username()
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        label="Comment",
+        max_length=MAX_COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": "A comment cannot be empty."},
+    )
+
+
+class AddAlertForm(forms.Form):
+    """The answer to the special situations of adding an alert ("OK" posts "keep")."""
+
+    other_incident = forms.ChoiceField(
+        choices=[("keep", "Keep other incident"), ("close", "Close other incident")],
+        error_messages={
+            "required": "Choose “Keep other incident” or “Close other incident”.",
+            "invalid_choice": "Choose “Keep other incident” or “Close other incident”.",
+        },
+    )

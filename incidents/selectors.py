@@ -4,13 +4,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, QuerySet, Value, When
 
 from incidents.filters import parse_number, title_matches
 from incidents.models import (
     SEVERITY_ORDER,
     ActivityEntry,
+    ActivityKind,
     Alert,
+    Entity,
+    EntityKind,
     Incident,
     IncidentStatus,
     Relation,
@@ -19,6 +22,9 @@ from incidents.models import (
 from incidents.pagination import Key, Page, keyset_page
 
 PAGE_SIZE = 50
+ENTITY_TIMELINE_SIZE = 50
+RECENT_COMMENTS = 3
+OPEN_STATUSES = (IncidentStatus.NEW, IncidentStatus.ACTIVE)
 SEARCH_LIMIT = 10
 SEARCH_WINDOW = 5000
 
@@ -154,6 +160,81 @@ def activity_page(incident: Incident, cursor: str | None) -> Page:
     keys = [Key("created", descending=True), Key("id", descending=True)]
     queryset = ActivityEntry.objects.filter(incident=incident).select_related("actor")
     return keyset_page(queryset, keys, cursor, PAGE_SIZE)
+
+
+def incident_timeline(incident: Incident) -> list[Alert]:
+    """The incident's alerts, newest first, each with `other_links` (2 queries)."""
+    alerts = incident_alerts(incident)
+    _attach_other_links(alerts, incident)
+    return alerts
+
+
+def _attach_other_links(alerts: Sequence[Alert], incident: Incident) -> None:
+    for alert in alerts:
+        alert.other_links = [i for i in alert.incident_links if i.number != incident.number]
+
+
+def recent_comments(incident: Incident) -> list[ActivityEntry]:
+    """The incident's newest comments, for its Overview (1 query)."""
+    entries = ActivityEntry.objects.filter(incident=incident, kind=ActivityKind.COMMENT)
+    return list(entries.order_by("-created", "-id")[:RECENT_COMMENTS])
+
+
+@dataclass(frozen=True)
+class KindGroup:
+    kind: str
+    label: str
+    entities: list[Entity]
+
+
+def incident_entities(incident: Incident) -> list[Entity]:
+    """The union of the incident's alerts' entities, by kind (2 queries, however many).
+
+    Each has `incident_alerts`, how many of this incident's alerts involve it, and
+    `other_open_incidents`, in how many other New or Active incidents it appears.
+    """
+    entities = list(
+        Entity.objects.filter(alerts__relations__incident=incident)
+        # Filtering before annotating counts only the joined rows of this incident.
+        .annotate(incident_alerts=Count("alerts", distinct=True))
+        .order_by("kind", "-incident_alerts", "identifier")
+    )
+    mine = Alert.entities.through.objects.filter(alert__relations__incident=incident)
+    others = dict(
+        Relation.objects.filter(
+            alert__entities__in=mine.values("entity_id"), incident__status__in=OPEN_STATUSES
+        )
+        .exclude(incident=incident)
+        .values_list("alert__entities")
+        .annotate(n=Count("incident_id", distinct=True))
+        .order_by()
+    )
+    for entity in entities:
+        entity.other_open_incidents = others.get(entity.pk, 0)
+    return entities
+
+
+def group_by_kind(entities: Sequence[Entity]) -> list[KindGroup]:
+    """The entities by kind, each group in the order `incident_entities` gives."""
+    groups: dict[str, list[Entity]] = {}
+    for entity in entities:
+        groups.setdefault(entity.kind, []).append(entity)
+    labels = dict(EntityKind.choices)
+    return [KindGroup(kind, labels.get(kind, kind), rows) for kind, rows in groups.items()]
+
+
+def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> Page:
+    """A page of the alerts involving `entity`, newest first (2 queries).
+
+    Each alert has `in_incident` (whether it belongs to `incident`) and `other_links`.
+    """
+    in_incident = Exists(Relation.objects.filter(incident=incident, alert=OuterRef("pk")))
+    queryset = Alert.objects.filter(entities=entity).annotate(in_incident=in_incident)
+    keys = [Key("time_generated", descending=True), Key("id", descending=True)]
+    page = keyset_page(queryset, keys, cursor, ENTITY_TIMELINE_SIZE)
+    attach_incidents(page.rows)
+    _attach_other_links(page.rows, incident)
+    return page
 
 
 def alert_with_details(alert: Alert) -> Alert:

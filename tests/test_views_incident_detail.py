@@ -46,12 +46,14 @@ def test_the_header_shows_number_title_severity_status_and_owner(client, reader,
         assert f'href="/incidents/{incident.number}/{name}/"' in html
 
 
-@pytest.mark.parametrize("name", ["", "entities"])
-def test_overview_and_entities_say_honestly_that_they_come_next(client, reader, workspace, name):
+@pytest.mark.parametrize(
+    ("name", "heading"), [("", "Incident timeline"), ("entities", "Entity kinds")]
+)
+def test_overview_and_entities_are_tabs_of_their_own(client, reader, workspace, name, heading):
     incident = IncidentFactory(workspace=workspace)
     client.force_login(reader)
     html = client.get(tab(incident, name)).content.decode()
-    assert "come next" in html
+    assert heading in html
     assert 'aria-current="page"' in html
 
 

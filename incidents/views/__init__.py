@@ -4,22 +4,39 @@ from incidents.views.incidents import (
     incident_alerts,
     incident_detail,
     incident_entities,
+    incident_entity,
 )
 from incidents.views.linking import incident_search, link_alerts
 from incidents.views.queues import alert_list, incident_alert_rows, incident_list
+from incidents.views.relating import add_alert, remove_alert
+from incidents.views.triage import (
+    add_comment,
+    assign_owner,
+    change_status,
+    close_incident,
+    reopen_incident,
+)
 from incidents.views.workspace import home, switch_workspace
 
 __all__ = [
+    "add_alert",
+    "add_comment",
     "alert_detail",
     "alert_list",
+    "assign_owner",
+    "change_status",
+    "close_incident",
     "home",
     "incident_activity",
     "incident_alert_rows",
     "incident_alerts",
     "incident_detail",
     "incident_entities",
+    "incident_entity",
     "incident_list",
     "incident_search",
     "link_alerts",
+    "remove_alert",
+    "reopen_incident",
     "switch_workspace",
 ]

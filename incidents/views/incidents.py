@@ -1,12 +1,21 @@
 """The incident page: its header and the Overview, Alerts, Entities and Activity tabs."""
 
+import json
+
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from incidents import selectors
-from incidents.access import WorkspaceRequest, access_incident, can_act, workspace_view
-from incidents.models import Incident
+from incidents.access import (
+    WorkspaceRequest,
+    access_entity,
+    access_incident,
+    can_act,
+    workspace_view,
+)
+from incidents.models import Entity, EntityKind, Incident
 from incidents.views.common import page_or_fragment
 
 
@@ -19,13 +28,24 @@ def _render_tab(request: WorkspaceRequest, incident: Incident, tab: str, **conte
         "section": "incidents",
         **context,
     }
-    return render(request, template, context)
+    response = render(request, template, context)
+    # One address, two answers (page or fragment): caches and Back must keep them apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_GET
 @workspace_view
 def incident_detail(request: WorkspaceRequest, number: int) -> HttpResponse:
-    return _render_tab(request, access_incident(request, number), "overview")
+    """The Overview tab: details, the incident timeline and the newest comments."""
+    incident = access_incident(request, number)
+    return _render_tab(
+        request,
+        incident,
+        "overview",
+        alerts=selectors.incident_timeline(incident),
+        comments=selectors.recent_comments(incident),
+    )
 
 
 @require_GET
@@ -38,7 +58,32 @@ def incident_alerts(request: WorkspaceRequest, number: int) -> HttpResponse:
 @require_GET
 @workspace_view
 def incident_entities(request: WorkspaceRequest, number: int) -> HttpResponse:
-    return _render_tab(request, access_incident(request, number), "entities")
+    incident = access_incident(request, number)
+    return _render_tab(request, incident, "entities", **_entities(request, incident))
+
+
+@require_GET
+@workspace_view
+def incident_entity(request: WorkspaceRequest, number: int, entity_id: int) -> HttpResponse:
+    """The Entities tab with one entity's side panel: its details and its Timeline card."""
+    incident = access_incident(request, number)
+    entity = access_entity(request, entity_id)
+    cursor = request.GET.get("cursor")
+    timeline = selectors.entity_timeline(entity, incident, cursor)
+    if request.htmx and cursor:
+        # "Show more": only the next alerts, appended to the Timeline card.
+        context = {"incident": incident, "entity": entity, "timeline": timeline}
+        context.update(can_act=can_act(request), kind=_kind(request), appending=True)
+        return render(request, "incidents/_entity_panel.html#timeline", context)
+    return _render_tab(
+        request,
+        incident,
+        "entities",
+        **_entities(request, incident),
+        entity=entity,
+        properties=_properties(entity),
+        timeline=timeline,
+    )
 
 
 @require_GET
@@ -47,3 +92,30 @@ def incident_activity(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number)
     page = selectors.activity_page(incident, request.GET.get("cursor"))
     return _render_tab(request, incident, "activity", page=page)
+
+
+def _kind(request: WorkspaceRequest) -> str:
+    kind = request.GET.get("kind", "")
+    return kind if kind in EntityKind.values else ""
+
+
+def _entities(request: WorkspaceRequest, incident: Incident) -> dict:
+    """The Entities tab's list: every kind with its count, the chosen kind's entities."""
+    kind = _kind(request)
+    groups = selectors.group_by_kind(selectors.incident_entities(incident))
+    return {
+        "kind": kind,
+        "kinds": groups,
+        "entity_count": sum(len(g.entities) for g in groups),
+        "groups": [g for g in groups if g.kind == kind] if kind else groups,
+    }
+
+
+def _properties(entity: Entity) -> list[tuple[str, str]]:
+    """The entity's raw properties as (name, text); nested values as compact JSON."""
+    # Properties come from ingestion and the admin as any JSON, not always an object.
+    found = entity.properties if isinstance(entity.properties, dict) else {}
+    return [
+        (name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        for name, value in found.items()
+    ]

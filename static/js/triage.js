@@ -1,12 +1,13 @@
 // Triage's behaviour on top of htmx: selection and toolbar, expandable rows, the flyout
-// <dialog>, the incident typeahead and notifications. No inline scripts anywhere, so a
-// strict Content-Security-Policy holds.
+// <dialog>, the incident typeahead, "More actions" menus and notifications. No inline
+// scripts anywhere, so a strict Content-Security-Policy holds.
 (function () {
   "use strict";
 
   const flyout = () => document.getElementById("flyout");
   let opener = null; // The control that opened the flyout gets focus back when it closes.
   let reExpand = []; // Rows expanded before a list refreshed itself, to expand again.
+  let pendingFocus = null; // The id to focus once the incident page has refreshed itself.
 
   // --- selection and toolbar ----------------------------------------------------
 
@@ -71,8 +72,10 @@
   function focusPanel(panel) {
     const target =
       panel.querySelector("[role='alert']") ||
+      panel.querySelector("[data-initial-focus]") ||
       panel.querySelector("input[name='target']:checked") ||
-      panel.querySelector("input[name='target']");
+      panel.querySelector("input[name='target']") ||
+      panel.querySelector(".panel-body :is(input, select, textarea):not([type='hidden'])");
     if (!target) return;
     if (target.matches("[role='alert']")) target.setAttribute("tabindex", "-1");
     target.focus();
@@ -195,11 +198,83 @@
     input.setAttribute("aria-expanded", listbox.children.length ? "true" : "false");
   });
 
+  // --- "More actions" menus -----------------------------------------------------
+
+  function menuOf(button) {
+    return document.getElementById(button.getAttribute("aria-controls"));
+  }
+
+  function menuItems(menu) {
+    return [...menu.querySelectorAll("[role='menuitem']:not([disabled])")];
+  }
+
+  function openMenu(button, last) {
+    closeMenus();
+    const menu = menuOf(button);
+    menu.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    const items = menuItems(menu);
+    items[last ? items.length - 1 : 0]?.focus();
+  }
+
+  function closeMenu(button, refocus) {
+    menuOf(button).hidden = true;
+    button.setAttribute("aria-expanded", "false");
+    if (refocus) button.focus();
+  }
+
+  function closeMenus() {
+    document.querySelectorAll("[aria-haspopup='menu'][aria-expanded='true']").forEach((b) => closeMenu(b, false));
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[aria-haspopup='menu']");
+    if (button) {
+      event.preventDefault(); // Without JavaScript the button is a link to a confirmation page.
+      if (button.getAttribute("aria-expanded") === "true") closeMenu(button, true);
+      else openMenu(button, false);
+      return;
+    }
+    const item = event.target.closest("[role='menuitem']");
+    const menu = item?.closest("[role='menu']");
+    if (menu) {
+      closeMenu(document.querySelector(`[aria-controls='${menu.id}']`), true);
+      return;
+    }
+    closeMenus();
+  });
+
+  document.addEventListener("keydown", (event) => {
+    const button = event.target.closest("[aria-haspopup='menu']");
+    if (button && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      event.preventDefault();
+      openMenu(button, event.key === "ArrowUp");
+      return;
+    }
+    const menu = event.target.closest("[role='menu']");
+    if (!menu) return;
+    const menuButton = document.querySelector(`[aria-controls='${menu.id}']`);
+    const items = menuItems(menu);
+    const current = items.indexOf(event.target);
+    const moves = { ArrowDown: current + 1, ArrowUp: current - 1, Home: 0, End: items.length - 1 };
+    if (event.key in moves) {
+      event.preventDefault();
+      items[(moves[event.key] + items.length) % items.length].focus();
+    } else if (event.key === "Escape") {
+      event.preventDefault(); // Close the menu, not a dialog around it.
+      event.stopPropagation();
+      closeMenu(menuButton, true);
+    } else if (event.key === "Tab") {
+      closeMenu(menuButton, false);
+    }
+  });
+
   // --- notifications and refreshing lists ---------------------------------------
 
   function notify(message, url, linkText, kind) {
     const note = document.createElement("p");
     note.className = "notice" + (kind ? ` notice-${kind}` : "");
+    if (kind === "error") note.setAttribute("role", "alert");
     note.append(message);
     if (url) {
       const link = document.createElement("a");
@@ -219,6 +294,18 @@
     notify(message, url, `Open incident #${number}`);
   });
 
+  // A change on the incident page: the page refreshes itself (it listens for the event).
+  document.body.addEventListener("incidentChanged", (event) => {
+    pendingFocus = event.detail.focus || null;
+    if (flyout().open) flyout().close();
+    notify(event.detail.message);
+  });
+
+  document.body.addEventListener("actionRefused", (event) => {
+    if (flyout().open) flyout().close();
+    notify(event.detail.message, null, null, "error");
+  });
+
   document.body.addEventListener("htmx:responseError", (event) => {
     const status = event.detail.xhr.status;
     const message =
@@ -234,7 +321,13 @@
     const root = element.nodeType === Node.ELEMENT_NODE ? element : document.body;
     const scopes = root.matches("[data-selection]") ? [root] : root.querySelectorAll("[data-selection]");
     scopes.forEach(syncSelection);
-    if (root.matches("[data-link-panel]") && root.closest("dialog")) openFlyout(root);
+    if (root.matches("[data-link-panel], [data-dialog-panel]") && root.closest("dialog")) {
+      openFlyout(root);
+    }
+    if (root.matches("[data-refresh-list]") && pendingFocus) {
+      document.getElementById(pendingFocus)?.focus();
+      pendingFocus = null;
+    }
     if (root.matches("[data-refresh-list]") && reExpand.length) {
       const again = reExpand;
       reExpand = [];

@@ -1,0 +1,91 @@
+"""Relating one alert to an incident: adding it (with the seed's special situations) and
+removing it. The add dialog is one fragment, `add_alert.html#dialog`, for every page that
+offers "Add alert to incident" (the entity timeline, the investigation graph)."""
+
+import uuid
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from incidents import membership
+from incidents.access import WorkspaceRequest, access_incident, find_alert, workspace_view
+from incidents.activity import Actor
+from incidents.errors import AlertAlreadyInIncident, TriageError
+from incidents.forms import AddAlertForm
+from incidents.models import Alert, Role
+from incidents.views.common import back_to, changed, page_or_fragment, refused
+
+
+def _unknown(system_alert_id: uuid.UUID) -> str:
+    return (
+        f"Alert {system_alert_id} does not exist in this workspace (any more). "
+        "Reload the page; nothing was changed."
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_view
+def add_alert(request: WorkspaceRequest, number: int, system_alert_id: uuid.UUID) -> HttpResponse:
+    """GET asks for confirmation, naming the alert's other incidents; POST adds it."""
+    incident = access_incident(request, number, Role.RESPONDER)
+    alert = find_alert(request, system_alert_id)
+    if alert is None:
+        return refused(request, incident, _unknown(system_alert_id))
+    form = AddAlertForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = membership.add_alerts(
+                incident,
+                [alert],
+                actor=Actor.for_user(request.user),
+                other_incident=form.cleaned_data["other_incident"],
+            )
+        except TriageError as error:
+            return refused(request, incident, error.user_message)
+        focus = f"alert-link-{alert.system_alert_id}"
+        return changed(request, incident, _added(alert, result), focus=focus)
+    preview = membership.preview_add(incident, [alert])
+    # A stale page: say so in the seed's words before anyone presses OK.
+    stale = AlertAlreadyInIncident(alert, incident).user_message if preview.already_here else ""
+    context = {
+        "incident": incident,
+        "alert": alert,
+        "form": form,
+        "others": preview.other_incidents[alert.pk],
+        "sole": preview.sole_alert_incidents,
+        "problem": stale,
+        "next": back_to(request, incident),
+    }
+    return render(request, page_or_fragment(request, "incidents/add_alert.html", "dialog"), context)
+
+
+def _added(alert: Alert, result: membership.AddResult) -> str:
+    message = f"Alert “{alert.display_name}” was added to incident #{result.incident.number}."
+    if result.also_in[alert.pk]:
+        numbers = ", ".join(f"#{i.number}" for i in result.also_in[alert.pk])
+        message += f" It stays in {numbers}."
+    for closed in result.closed:
+        message += f" Incident #{closed.number} was closed."
+    return message
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_view
+def remove_alert(
+    request: WorkspaceRequest, number: int, system_alert_id: uuid.UUID
+) -> HttpResponse:
+    """POST removes the alert; GET is the confirmation page for browsers without JavaScript."""
+    incident = access_incident(request, number, Role.RESPONDER)
+    alert = find_alert(request, system_alert_id)
+    if alert is None:
+        return refused(request, incident, _unknown(system_alert_id))
+    if request.method == "GET":
+        context = {"incident": incident, "alert": alert, "section": "incidents"}
+        return render(request, "incidents/remove_alert.html", context)
+    try:
+        membership.remove_alert(incident, alert, actor=Actor.for_user(request.user))
+    except TriageError as error:
+        return refused(request, incident, error.user_message)
+    message = f"Alert “{alert.display_name}” was removed from incident #{incident.number}."
+    return changed(request, incident, message, focus="incident-timeline-heading")
