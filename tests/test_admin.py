@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
@@ -713,6 +714,9 @@ def test_api_tokens_are_revoked_by_the_action_and_never_added_here(admin_client,
 
 # --- query counts ------------------------------------------------------------------
 
+# On PostgreSQL a big changelist first reads the table's estimated size (one more query).
+ESTIMATE = 1 if connection.vendor == "postgresql" else 0
+
 
 @pytest.mark.parametrize("count", [5, 50])
 def test_incident_changelist_queries_do_not_grow_with_incidents(
@@ -721,7 +725,7 @@ def test_incident_changelist_queries_do_not_grow_with_incidents(
     for _ in range(count):
         IncidentFactory(workspace=workspace, owner=UserFactory())
 
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(6 + ESTIMATE):
         response = admin_client.get(changelist(Incident))
 
     assert len(response.context["cl"].result_list) == count
@@ -734,7 +738,7 @@ def test_alert_changelist_queries_do_not_grow_with_alerts(
     for _ in range(count):
         alert_in(IncidentFactory(workspace=workspace))
 
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(8 + ESTIMATE):
         response = admin_client.get(changelist(Alert))
 
     assert len(response.context["cl"].result_list) == count
@@ -750,7 +754,7 @@ def test_relation_and_activity_changelist_queries_do_not_grow_with_rows(
         analyst = Actor.for_user(UserFactory())
         membership.add_alerts(incident, [AlertFactory(workspace=workspace)], actor=analyst)
 
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(5 + ESTIMATE):
         response = admin_client.get(changelist(model))
 
     assert len(response.context["cl"].result_list) >= count

@@ -2,12 +2,16 @@
 
 import datetime as dt
 import io
+import os
 import string
+import subprocess
+import sys
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -292,11 +296,29 @@ def test_the_benchmark_reports_time_rows_and_memory():
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.filterwarnings("ignore:This process.*multi-threaded:DeprecationWarning")
 def test_worker_processes_build_the_same_workspace_as_one_process(monkeypatch):
+    # Workers fork: do it from a fresh process, as the command line does, not from this
+    # one, whose live-server and browser threads a fork would copy mid-flight.
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    script = (
+        "import django; django.setup()\n"
+        "from django.core.management import call_command\n"
+        "from incidents.management.commands import seed_demo\n"
+        "seed_demo.CHUNK_INCIDENTS = 10\n"
+        "call_command('seed_demo', workspace='parallel', seed=3, incidents=45, alerts=150,"
+        f" workers=2, password={PASSWORD!r})\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "triage.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
     monkeypatch.setattr(seed_demo, "CHUNK_INCIDENTS", 10)
 
-    seed(workspace="parallel", seed=3, incidents=45, alerts=150, workers=2)
     seed(workspace="serial", seed=3, incidents=45, alerts=150, workers=1)
 
     def incidents(name: str) -> list[tuple]:
