@@ -52,7 +52,6 @@ def link_alerts(request: WorkspaceRequest) -> HttpResponse:
         "problem": problem,
         "emptied": selectors.emptied_incidents(alerts, source) if alerts else [],
         "next": safe_next(request, data.get("next")) or "",
-        "search_window": selectors.SEARCH_WINDOW,
     }
     template = page_or_fragment(request, "incidents/link_alerts.html", "panel")
     return render(request, template, context)
