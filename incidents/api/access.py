@@ -57,11 +57,16 @@ def check_api_version(request: Request) -> str:
 
 
 def access_workspace(
-    request: Request, subscription_id: str, resource_group: str, name: str, *, write: bool
+    request: Request, path: dict[str, str], *, write: bool = False
 ) -> tuple[Workspace, Actor]:
     """The workspace in the path, if the token's user may use it: 404 for outsiders, 403 for
     a role too low or a token limited to another workspace."""
     check_api_version(request)
+    subscription_id, resource_group, name = (
+        path["subscription_id"],
+        path["resource_group"],
+        path["workspace_name"],
+    )
     try:
         subscription = uuid.UUID(subscription_id)
     except ValueError:
@@ -98,7 +103,12 @@ def access_workspace(
     return membership.workspace, Actor.for_user(request.user, via=Via.API)
 
 
-def access_incident(workspace: Workspace, incident_id: str) -> Incident:
+def access_incident(
+    request: Request, path: dict[str, str], *, write: bool = False
+) -> tuple[Workspace, Incident, Actor]:
+    """The path's workspace (as `access_workspace`) and the incident `incidentId` names."""
+    workspace, actor = access_workspace(request, path, write=write)
+    incident_id = path["incident_id"]
     try:
         key = uuid.UUID(incident_id)
     except ValueError:
@@ -108,7 +118,7 @@ def access_incident(workspace: Workspace, incident_id: str) -> Incident:
     incident = Incident.objects.filter(workspace=workspace, uuid=key).first()
     if incident is None:
         raise not_found(INCIDENT_NOT_FOUND)
-    return incident
+    return workspace, incident, actor
 
 
 def check_name(value: str, field: str) -> str:

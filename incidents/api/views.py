@@ -71,12 +71,8 @@ def workspaces(request: Request) -> Response:
 
 @extend_schema(**schema.INCIDENT_LIST)
 @api_view(["GET"])
-def incident_list(
-    request: Request, subscription_id: str, resource_group: str, workspace_name: str
-) -> Response:
-    workspace, _ = access_workspace(
-        request, subscription_id, resource_group, workspace_name, write=False
-    )
+def incident_list(request: Request, **path: str) -> Response:
+    workspace, _ = access_workspace(request, path)
     filters = parse_filter(
         request, ("properties/status", "properties/severity", "properties/providerName")
     )
@@ -108,34 +104,16 @@ def incident_list(
 
 @extend_schema(**schema.INCIDENT_GET)
 @api_view(["GET"])
-def incident_detail(
-    request: Request,
-    subscription_id: str,
-    resource_group: str,
-    workspace_name: str,
-    incident_id: str,
-) -> Response:
-    workspace, _ = access_workspace(
-        request, subscription_id, resource_group, workspace_name, write=False
-    )
-    incident = access_incident(workspace, incident_id)
+def incident_detail(request: Request, **path: str) -> Response:
+    workspace, incident, _ = access_incident(request, path)
     extras = incident_extras([incident])
     return Response(incident_resource(incident, workspace, extras[incident.pk], request))
 
 
 @extend_schema(**schema.RELATION_LIST)
 @api_view(["GET"])
-def relation_list(
-    request: Request,
-    subscription_id: str,
-    resource_group: str,
-    workspace_name: str,
-    incident_id: str,
-) -> Response:
-    workspace, _ = access_workspace(
-        request, subscription_id, resource_group, workspace_name, write=False
-    )
-    incident = access_incident(workspace, incident_id)
+def relation_list(request: Request, **path: str) -> Response:
+    workspace, incident, _ = access_incident(request, path)
     filters = parse_filter(request, ("properties/relatedResourceType",))
     ordering = parse_orderby(request, {"name": ("name",)}, default=Ordering(("id",), False))
     relations = Relation.objects.filter(incident=incident).select_related("alert", "bookmark")
@@ -159,18 +137,8 @@ def relation_list(
 @extend_schema(methods=["PUT"], **schema.RELATION_PUT)
 @extend_schema(methods=["DELETE"], **schema.RELATION_DELETE)
 @api_view(["GET", "PUT", "DELETE"])
-def relation_detail(
-    request: Request,
-    subscription_id: str,
-    resource_group: str,
-    workspace_name: str,
-    incident_id: str,
-    relation_name: str,
-) -> Response:
-    workspace, actor = access_workspace(
-        request, subscription_id, resource_group, workspace_name, write=request.method != "GET"
-    )
-    incident = access_incident(workspace, incident_id)
+def relation_detail(request: Request, relation_name: str, **path: str) -> Response:
+    workspace, incident, actor = access_incident(request, path, write=request.method != "GET")
     name = check_name(relation_name, "relationName")
     if request.method == "PUT":
         relation, created = membership.put_relation(
@@ -194,34 +162,16 @@ def relation_detail(
 
 @extend_schema(**schema.INCIDENT_ALERTS)
 @api_view(["POST"])
-def incident_alerts(
-    request: Request,
-    subscription_id: str,
-    resource_group: str,
-    workspace_name: str,
-    incident_id: str,
-) -> Response:
-    workspace, _ = access_workspace(
-        request, subscription_id, resource_group, workspace_name, write=False
-    )
-    incident = access_incident(workspace, incident_id)
+def incident_alerts(request: Request, **path: str) -> Response:
+    workspace, incident, _ = access_incident(request, path)
     alerts = Alert.objects.filter(relations__incident=incident).order_by("time_generated", "id")
     return Response({"value": [alert_resource(a, workspace) for a in alerts]})
 
 
 @extend_schema(**schema.INCIDENT_ENTITIES)
 @api_view(["POST"])
-def incident_entities(
-    request: Request,
-    subscription_id: str,
-    resource_group: str,
-    workspace_name: str,
-    incident_id: str,
-) -> Response:
-    workspace, _ = access_workspace(
-        request, subscription_id, resource_group, workspace_name, write=False
-    )
-    incident = access_incident(workspace, incident_id)
+def incident_entities(request: Request, **path: str) -> Response:
+    workspace, incident, _ = access_incident(request, path)
     entities = list(
         Entity.objects.filter(alerts__relations__incident=incident)
         .distinct()
@@ -238,17 +188,8 @@ def _comments(incident: Incident):
 
 @extend_schema(**schema.COMMENT_LIST)
 @api_view(["GET"])
-def comment_list(
-    request: Request,
-    subscription_id: str,
-    resource_group: str,
-    workspace_name: str,
-    incident_id: str,
-) -> Response:
-    workspace, _ = access_workspace(
-        request, subscription_id, resource_group, workspace_name, write=False
-    )
-    incident = access_incident(workspace, incident_id)
+def comment_list(request: Request, **path: str) -> Response:
+    workspace, incident, _ = access_incident(request, path)
     ordering = parse_orderby(
         request,
         {"properties/createdTimeUtc": ("created", "id")},
@@ -266,18 +207,8 @@ def comment_list(
 @extend_schema(methods=["GET"], **schema.COMMENT_GET)
 @extend_schema(methods=["PUT"], **schema.COMMENT_PUT)
 @api_view(["GET", "PUT"])
-def comment_detail(
-    request: Request,
-    subscription_id: str,
-    resource_group: str,
-    workspace_name: str,
-    incident_id: str,
-    comment_id: str,
-) -> Response:
-    workspace, actor = access_workspace(
-        request, subscription_id, resource_group, workspace_name, write=request.method != "GET"
-    )
-    incident = access_incident(workspace, incident_id)
+def comment_detail(request: Request, comment_id: str, **path: str) -> Response:
+    workspace, incident, actor = access_incident(request, path, write=request.method != "GET")
     name = check_name(comment_id, "commentId")
     existing = _comments(incident).filter(details__comment_id=name).first()
     if request.method == "GET":
