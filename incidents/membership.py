@@ -289,6 +289,19 @@ def preview_add(incident: Incident, alerts: Sequence[Alert]) -> AddPreview:
     )
 
 
+def preview_move(alerts: Sequence[Alert], *, source: Incident | None) -> list[Incident]:
+    """Open incidents that moving `alerts` (out of `source`, or out of all) would leave empty:
+    the ones the "Keep" / "Close other incident" choice of `move_alerts` is about."""
+    rows = Relation.objects.filter(alert__in=alerts, incident__alert_count__lte=len(alerts))
+    if source is not None:
+        rows = rows.filter(incident=source)
+    leaving: dict[int, set[int]] = defaultdict(set)
+    for incident_id, alert_id in rows.values_list("incident_id", "alert_id"):
+        leaving[incident_id].add(alert_id)
+    candidates = Incident.objects.filter(pk__in=leaving).exclude(status=IncidentStatus.CLOSED)
+    return [i for i in candidates.order_by("number") if i.alert_count == len(leaving[i.pk])]
+
+
 # --- changing --------------------------------------------------------------
 
 

@@ -267,15 +267,3 @@ def search_incidents(
     else:
         queryset = queryset.exclude(status=IncidentStatus.CLOSED)
     return list(queryset.order_by(*RECENT_FIRST)[:SEARCH_LIMIT])
-
-
-def emptied_incidents(alerts: Sequence[Alert], source: Incident | None) -> list[Incident]:
-    """Open incidents that moving `alerts` (out of `source`, or out of all) would leave empty."""
-    rows = Relation.objects.filter(alert__in=alerts, incident__alert_count__lte=len(alerts))
-    if source is not None:
-        rows = rows.filter(incident=source)
-    leaving: dict[int, set[int]] = defaultdict(set)
-    for incident_id, alert_id in rows.values_list("incident_id", "alert_id"):
-        leaving[incident_id].add(alert_id)
-    candidates = Incident.objects.filter(pk__in=leaving).exclude(status=IncidentStatus.CLOSED)
-    return [i for i in candidates.order_by("number") if i.alert_count == len(leaving[i.pk])]

@@ -50,7 +50,7 @@ def link_alerts(request: WorkspaceRequest) -> HttpResponse:
         "source": source,
         "form": form,
         "problem": problem,
-        "emptied": selectors.emptied_incidents(alerts, source) if alerts else [],
+        "emptied": membership.preview_move(alerts, source=source) if alerts else [],
         "next": safe_next(request, data.get("next")) or "",
     }
     template = page_or_fragment(request, "incidents/link_alerts.html", "panel")
