@@ -92,6 +92,13 @@ class EntityKind(models.TextChoices):
     MALWARE = "malware", "Malware"
     SECURITY_GROUP = "securitygroup", "Security group"
     IOT_DEVICE = "iotdevice", "IoT device"
+    MAIL_CLUSTER = "mailcluster", "Mail cluster"
+    SUBMISSION_MAIL = "submissionmail", "Submission mail"
+    CLOUD_LOGON_SESSION = "cloudlogonsession", "Cloud logon session"
+    CLOUD_LOGON_REQUEST = "cloudlogonrequest", "Cloud logon request"
+    OAUTH_APPLICATION = "oauthapplication", "OAuth application"
+    # A type Triage does not know: kept with its raw properties and its type name.
+    OTHER = "other", "Other"
 
 
 class Via(models.TextChoices):
