@@ -38,6 +38,7 @@ from incidents.models import (
     Bookmark,
     Classification,
     Entity,
+    EntityIdentifier,
     EntityKind,
     Incident,
     Membership,
@@ -420,7 +421,7 @@ class AlertAdmin(admin.ModelAdmin):
             "Source",
             {"fields": ["product_name", "provider_name", "vendor_name", "provider_alert_id"]},
         ),
-        ("Times", {"fields": ["start_time", "end_time", "time_generated", "created"]}),
+        ("Times", {"fields": ["start_time", "end_time", "time_generated", "created", "updated"]}),
         (
             "Details",
             {
@@ -430,6 +431,7 @@ class AlertAdmin(admin.ModelAdmin):
                     "description",
                     "remediation_steps",
                     "extended_properties",
+                    "source_fields",
                     "entities",
                 ]
             },
@@ -444,6 +446,8 @@ class AlertAdmin(admin.ModelAdmin):
         "end_time",
         "time_generated",
         "created",
+        "updated",
+        "source_fields",
     ]
     autocomplete_fields = ["entities"]
     actions = ["link_to_incident", "add_to_incident"]
@@ -604,9 +608,17 @@ class EntityAdminForm(forms.ModelForm):
         return cleaned
 
 
+class EntityIdentifierInline(ReadOnlyInline):
+    model = EntityIdentifier
+    fields = ["key", "strong"]
+    readonly_fields = fields
+    verbose_name_plural = "identifiers (records sharing one are this entity)"
+
+
 @admin.register(Entity)
 class EntityAdmin(admin.ModelAdmin):
     form = EntityAdminForm
+    inlines = [EntityIdentifierInline]
     list_display = ["identifier", "kind", "display_name", "workspace", "created"]
     list_filter = ["workspace", "kind"]
     list_select_related = ["workspace"]
@@ -680,13 +692,22 @@ class ActivityEntryAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "name", "user", "workspace", "created", "last_used", "revoked"]
-    list_filter = ["revoked", "workspace"]
+    list_display = [
+        "prefix",
+        "name",
+        "user",
+        "workspace",
+        "scope",
+        "created",
+        "last_used",
+        "revoked",
+    ]
+    list_filter = ["revoked", "scope", "workspace"]
     list_select_related = ["user", "workspace"]
     search_fields = ["prefix", "name", "user__username"]
     search_help_text = "Token prefix, name, or user name."
-    fields = ["prefix", "name", "user", "workspace", "created", "last_used", "revoked"]
-    readonly_fields = ["prefix", "user", "workspace", "created", "last_used", "revoked"]
+    fields = ["prefix", "name", "user", "workspace", "scope", "created", "last_used", "revoked"]
+    readonly_fields = ["prefix", "user", "workspace", "scope", "created", "last_used", "revoked"]
     actions = ["revoke"]
 
     # A token's secret is shown once, by `manage.py create_api_token`.

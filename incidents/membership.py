@@ -7,8 +7,8 @@ write a `Relation` themselves, so the rules of DESIGN.md hold at every call:
 2. an alert only joins incidents of its own workspace;
 3. an alert is related to an incident at most once;
 4. every alert keeps at least one incident;
-5. alerts of a self-correlating provider (`TRIAGE_SELF_CORRELATING_PROVIDERS`) are
-   neither added to nor removed from that provider's incidents;
+5. alerts of a self-correlating provider (`TRIAGE_SELF_CORRELATING_PROVIDERS`: Defender
+   XDR and its products) are neither added to nor removed from that provider's incidents;
 6. every incident touched gets its activity entries in the same transaction;
 7. each operation is atomic, and locks rows in one global order — alerts by id, then
    incidents by id, then the workspace's number counter — so concurrent requests queue
@@ -76,11 +76,12 @@ def max_alerts() -> int:
 
 
 def is_provider_managed(alert: Alert, incident: Incident) -> bool:
-    """True when the alert's provider correlates its own alerts into this incident."""
-    return (
-        alert.provider_name in settings.TRIAGE_SELF_CORRELATING_PROVIDERS
-        and alert.provider_name == incident.provider_name
-    )
+    """True when the incident's provider correlates the alert's provider or product itself."""
+    sources = settings.TRIAGE_SELF_CORRELATING_PROVIDERS.get(incident.provider_name)
+    if sources is None:
+        return False
+    names = {alert.provider_name.casefold(), alert.product_name.casefold()}
+    return any(source.casefold() in names for source in (incident.provider_name, *sources))
 
 
 def incident_title_for(alerts: Sequence[Alert]) -> str:
@@ -708,6 +709,182 @@ def import_incidents(
                 entries.append(correlated)
         ActivityEntry.objects.bulk_create(entries, batch_size=batch_size)
     return incidents
+
+
+@dataclass
+class Placement:
+    """Where new alerts go: into `incident`, or into a new incident made of `new_fields`."""
+
+    alerts: list[Alert]
+    incident: Incident | None = None
+    # The new incident's own fields (title, provider_name, …); a missing title or severity
+    # comes from the alerts.
+    new_fields: dict = field(default_factory=dict)
+    # Why, kept on each relation and activity entry: {"provider_incident_id": "384"}, a rule…
+    details: dict = field(default_factory=dict)
+    # The same in words, ending the activity entry: "Microsoft Defender XDR incident 384."
+    because: str = ""
+
+
+@dataclass
+class Correlated:
+    """Where `correlate_new_alerts` put the alerts."""
+
+    # Alert id → its incident.
+    incidents: dict[int, Incident] = field(default_factory=dict)
+    created: list[Incident] = field(default_factory=list)
+    # Alerts that joined an incident that existed before.
+    joined_existing: int = 0
+
+
+def correlate_new_alerts(
+    workspace: Workspace,
+    placements: Sequence[Placement],
+    *,
+    actor: Actor,
+    reason: str = RelationReason.INGESTION,
+) -> Correlated:
+    """Give new alerts their first incident, in bulk: the path of ingestion and the rules.
+
+    The alerts are new in the caller's transaction, so no one else can hold them: only the
+    existing destinations are locked (by id), then the number counter. A destination
+    without room for all its alerts is continued: the rest go into a new incident with its
+    title, severity and provider, which `continues` it, and both logs say so (Sentinel
+    does this silently). A constant number of queries, whatever the number of alerts.
+    """
+    result = Correlated()
+    if not placements:
+        return result
+    limit = max_alerts()
+    with transaction.atomic():
+        existing = {p.incident.pk for p in placements if p.incident is not None}
+        locked = _lock_incidents(existing) if existing else {}
+        room = {pk: limit - incident.alert_count for pk, incident in locked.items()}
+        joins: list[tuple[Incident, list[Alert], Placement]] = []
+        # (new incident, its alerts, why, the incident it continues)
+        opens: list[tuple[Incident, list[Alert], Placement, Incident | None]] = []
+        for placement in placements:
+            alerts, previous = list(placement.alerts), None
+            fields = dict(placement.new_fields)
+            if placement.incident is not None:
+                previous = target = locked[placement.incident.pk]
+                _check_can_join(alerts, target, reason=reason)
+                fit = max(room[target.pk], 0)
+                if fit and alerts:
+                    joins.append((target, alerts[:fit], placement))
+                    room[target.pk] -= len(alerts[:fit])
+                alerts = alerts[fit:]
+                fields = {
+                    f: getattr(target, f)
+                    for f in ("title", "severity", "provider_name", "provider_incident_id")
+                }
+            while alerts:
+                chunk, alerts = alerts[:limit], alerts[limit:]
+                incident = Incident(
+                    workspace=workspace,
+                    **{
+                        "title": incident_title_for(chunk),
+                        "severity": highest_severity(chunk),
+                        **fields,
+                    },
+                )
+                _check_can_join(chunk, incident, reason=reason)
+                opens.append((incident, chunk, placement, previous))
+                previous = incident
+
+        numbers = allocate_incident_numbers(workspace, len(opens)) if opens else range(0)
+        for number, (incident, chunk, _, _) in zip(numbers, opens, strict=True):
+            incident.number = number
+            incident.alert_count = len(chunk)
+            incident.first_activity_time = min(a.start_time or a.time_generated for a in chunk)
+            incident.last_activity_time = max(a.end_time or a.time_generated for a in chunk)
+        Incident.objects.bulk_create([incident for incident, _, _, _ in opens])
+        continued = []
+        for incident, _, _, previous in opens:
+            if previous is not None:
+                incident.continues = previous
+                continued.append(incident)
+        if continued:
+            Incident.objects.bulk_update(continued, ["continues"])
+
+        relations, entries = [], []
+        for incident, _, _, previous in opens:
+            entries.append(_created_entry(incident, previous, actor=actor, limit=limit))
+            if previous is not None:
+                entries.append(
+                    activity.entry(
+                        previous,
+                        actor,
+                        ActivityKind.CONTINUED,
+                        f"Incident #{incident.number} continues this incident, which holds the "
+                        f"maximum of {limit} alerts: new alerts that belong here go there.",
+                        details={"continued_by": incident.number},
+                    )
+                )
+        for incident, alerts, placement in joins + [(i, a, p) for i, a, p, _ in opens]:
+            for alert in alerts:
+                relations.append(
+                    Relation(
+                        incident=incident,
+                        alert=alert,
+                        # Derived, so the same alert in the same incident is named alike.
+                        name=str(uuid.uuid5(incident.uuid, str(alert.system_alert_id))),
+                        reason=reason,
+                        created_by=actor.user,
+                        created_by_name="" if actor.user else actor.name,
+                        details=placement.details,
+                    )
+                )
+                message = (
+                    f"Alert “{alert.display_name}” was correlated with this incident by "
+                    f"{actor.label}."
+                )
+                entries.append(
+                    activity.entry(
+                        incident,
+                        actor,
+                        ActivityKind.ALERT_CORRELATED,
+                        f"{message} {placement.because}" if placement.because else message,
+                        details={
+                            "alert": str(alert.system_alert_id),
+                            "alert_name": alert.display_name,
+                            **placement.details,
+                        },
+                    )
+                )
+                result.incidents[alert.pk] = incident
+        Relation.objects.bulk_create(relations)
+        activity.write(entries)
+        if joins:
+            _recount({incident.pk: incident for incident, _, _ in joins}.values())
+    result.created = [incident for incident, _, _, _ in opens]
+    result.joined_existing = sum(len(alerts) for _, alerts, _ in joins)
+    return result
+
+
+def _created_entry(
+    incident: Incident, previous: Incident | None, *, actor: Actor, limit: int
+) -> ActivityEntry:
+    if previous is None:
+        return activity.entry(
+            incident, actor, ActivityKind.CREATED, f"{actor.label} created the incident."
+        )
+    return activity.entry(
+        incident,
+        actor,
+        ActivityKind.CREATED,
+        f"{actor.label} created the incident to continue #{previous.number}, which holds the "
+        f"maximum of {limit} alerts.",
+        details={"continues": previous.number},
+    )
+
+
+def refresh_activity_times(incident_ids: Iterable[int]) -> None:
+    """Recompute the activity times of incidents whose alerts changed (a re-sent alert)."""
+    with transaction.atomic():
+        locked = _lock_incidents(incident_ids)
+        if locked:
+            _recount(locked.values())
 
 
 # --- the API's named relations ---------------------------------------------

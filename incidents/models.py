@@ -182,6 +182,10 @@ class Incident(models.Model):
     last_activity_time = models.DateTimeField(null=True, blank=True)
     # Kept by `incidents.membership` under the incident's row lock.
     alert_count = models.PositiveIntegerField(default=0, editable=False)
+    # The full incident (at the alert cap) whose alerts this one goes on with.
+    continues = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="continued_by"
+    )
     closed = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(default=timezone.now)
     modified = models.DateTimeField(auto_now=True)
@@ -214,6 +218,13 @@ class Incident(models.Model):
             models.Index("workspace", "owner", "status", name="incident_owner_idx"),
             models.Index("workspace", "provider_name", "status", name="incident_provider_idx"),
             models.Index("workspace", F("created").desc(), name="incident_created_idx"),
+            # Ingestion finds a provider's incident (Defender XDR's IncidentId) by its id.
+            models.Index(
+                "workspace",
+                "provider_incident_id",
+                condition=~Q(provider_incident_id=""),
+                name="incident_provider_id_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -246,8 +257,13 @@ class Alert(models.Model):
     description = models.TextField(blank=True)
     remediation_steps = models.JSONField(default=list, blank=True)
     extended_properties = models.JSONField(default=dict, blank=True)
+    # The source row's columns that no field above holds (ConfidenceScore, AlertLink, …),
+    # by their original names, so nothing of what was ingested is lost.
+    source_fields = models.JSONField(default=dict, blank=True)
     entities = models.ManyToManyField("Entity", related_name="alerts", blank=True)
     created = models.DateTimeField(default=timezone.now)
+    # When ingestion last changed the alert (a re-sent row with a new status, end time, …).
+    updated = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-time_generated", "-id"]
@@ -287,6 +303,31 @@ class Entity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.display_name or self.identifier}"
+
+
+class EntityIdentifier(models.Model):
+    """One identity key of an entity (Sentinel's identifiers): records sharing a key are one.
+
+    Keys come from `incidents.ingest.entities`, e.g. `upn:bjenkins@niseko.example`; an
+    entity known only by a weak key (a bare host name) has that one key and no other.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="identifiers")
+    kind = models.CharField(max_length=32, choices=EntityKind)
+    key = models.CharField(max_length=512)
+    strong = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            # Looked up by key for a whole batch of rows: key before kind.
+            models.UniqueConstraint(
+                fields=["workspace", "key", "kind"], name="entity_identifier_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class Bookmark(models.Model):
@@ -385,6 +426,7 @@ class ActivityKind(models.TextChoices):
     OWNER = "owner", "Owner changed"
     CLOSED = "closed", "Closed"
     REOPENED = "reopened", "Reopened"
+    CONTINUED = "continued", "Continued in another incident"
 
 
 class ActivityQuerySet(models.QuerySet):
@@ -434,6 +476,11 @@ class ActivityEntry(models.Model):
         raise TypeError("The activity log is append-only.")
 
 
+class TokenScope(models.TextChoices):
+    ALL = "all", "Everything the user may do"
+    INGEST = "ingest", "Alert ingestion only"
+
+
 class ApiToken(models.Model):
     """A user's bearer token for the REST API. Only its SHA-256 digest is stored."""
 
@@ -445,6 +492,7 @@ class ApiToken(models.Model):
         Workspace, on_delete=models.CASCADE, null=True, blank=True, related_name="api_tokens"
     )
     name = models.CharField(max_length=100, blank=True)
+    scope = models.CharField(max_length=16, choices=TokenScope, default=TokenScope.ALL)
     # The first characters, so a user can tell tokens apart without the secret.
     prefix = models.CharField(max_length=16, editable=False)
     digest = models.CharField(max_length=64, unique=True, editable=False)

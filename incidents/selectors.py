@@ -1,5 +1,6 @@
 """Reads that pages share, each in a fixed number of queries however many rows it shows."""
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -237,10 +238,23 @@ def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> P
 
 
 def alert_with_details(alert: Alert) -> Alert:
-    """The alert with `entity_list` and `incident_links` (2 queries)."""
+    """The alert with `entity_list`, `incident_links` (2 queries), and its extended
+    properties and source fields as `(name, text, link)` rows for the page."""
     alert.entity_list = list(alert.entities.order_by("kind", "identifier"))
     attach_incidents([alert])
+    alert.extended_rows = _field_rows(alert.extended_properties)
+    alert.source_rows = _field_rows(alert.source_fields)
     return alert
+
+
+def _field_rows(fields: dict) -> list[tuple[str, str, str | None]]:
+    rows = []
+    for name, value in fields.items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        # Only web links become links (AlertLink): never javascript: or data: URLs.
+        link = text if isinstance(value, str) and text.startswith("https://") else None
+        rows.append((name, text, link))
+    return rows
 
 
 # --- the flyout --------------------------------------------------------------------

@@ -192,6 +192,31 @@ LOGGING = {
 # The most alerts one incident may hold (Microsoft Sentinel's limit).
 TRIAGE_MAX_ALERTS_PER_INCIDENT = int(os.environ.get("TRIAGE_MAX_ALERTS_PER_INCIDENT", "150"))
 
-# Providers that correlate their own alerts: their alerts cannot be added to or
-# removed from their own incidents here.
-TRIAGE_SELF_CORRELATING_PROVIDERS = ("Microsoft Defender XDR",)
+# The Defender XDR products, by SecurityAlert ProviderName or ProductName: their alerts
+# carry Defender's incident id (ExtendedProperties.IncidentId) and join that incident.
+TRIAGE_DEFENDER_XDR_SOURCES = (
+    "Microsoft Defender XDR",
+    "MicrosoftThreatProtection",
+    "Microsoft 365 Defender",
+    "MDATP",
+    "Microsoft Defender Advanced Threat Protection",
+    "Microsoft Defender for Endpoint",
+    "OATP",
+    "Office 365 Advanced Threat Protection",
+    "Microsoft Defender for Office 365",
+    "MCAS",
+    "Microsoft Cloud App Security",
+    "Microsoft Defender for Cloud Apps",
+    "Azure Advanced Threat Protection",
+    "Microsoft Defender for Identity",
+    "IPC",
+    "Azure Active Directory Identity Protection",
+    "Microsoft Entra ID Protection",
+)
+
+# Providers that correlate their own alerts, with the alert providers and products they
+# correlate: those alerts cannot be added to or removed from the provider's incidents here.
+TRIAGE_SELF_CORRELATING_PROVIDERS = {"Microsoft Defender XDR": TRIAGE_DEFENDER_XDR_SOURCES}
+
+# Rows ingested in one transaction by `ingest_alerts` (the API takes at most 1,000 a request).
+TRIAGE_INGEST_BATCH_SIZE = int(os.environ.get("TRIAGE_INGEST_BATCH_SIZE", "500"))

@@ -7,7 +7,16 @@ from rest_framework.request import Request
 
 from incidents.activity import Actor
 from incidents.api.errors import ApiError, bad_request, not_found
-from incidents.models import Alert, Bookmark, Incident, Membership, Role, Via, Workspace
+from incidents.models import (
+    Alert,
+    Bookmark,
+    Incident,
+    Membership,
+    Role,
+    TokenScope,
+    Via,
+    Workspace,
+)
 
 API_VERSIONS = ("2022-07-01-preview", "2023-02-01", "2024-03-01")
 INCIDENT_NOT_FOUND = "Incident doesn’t exist."
@@ -56,12 +65,24 @@ def check_api_version(request: Request) -> str:
     return version
 
 
+def check_token_scope(request: Request) -> None:
+    """A token made for ingestion may ingest alerts and nothing else."""
+    token = request.auth
+    if token is not None and token.scope == TokenScope.INGEST:
+        raise ApiError(
+            403,
+            "This API token was made for ingestion: it may only send alerts "
+            "(POST /api/workspaces/{workspaceName}/alerts).",
+        )
+
+
 def access_workspace(
     request: Request, path: dict[str, str], *, write: bool = False
 ) -> tuple[Workspace, Actor]:
     """The workspace in the path, if the token's user may use it: 404 for outsiders, 403 for
     a role too low or a token limited to another workspace."""
     check_api_version(request)
+    check_token_scope(request)
     subscription_id, resource_group, name = (
         path["subscription_id"],
         path["resource_group"],

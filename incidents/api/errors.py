@@ -15,19 +15,28 @@ CODES = {
     405: "MethodNotAllowed",
     406: "NotAcceptable",
     409: "Conflict",
+    413: "RequestEntityTooLarge",
     415: "UnsupportedMediaType",
     429: "TooManyRequests",
 }
 
 
 class ApiError(exceptions.APIException):
-    """An error with the status, code and message the API answers with."""
+    """An error with the status, code and message the API answers with, and optionally
+    Azure's `details`: one `{"code", "target", "message"}` per part that is wrong."""
 
-    def __init__(self, status_code: int, message: str, code: str | None = None):
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        code: str | None = None,
+        details: list[dict] | None = None,
+    ):
         super().__init__(message)
         self.status_code = status_code
         self.error_code = code or CODES.get(status_code, "Error")
         self.message = message
+        self.details = details
 
 
 def bad_request(message: str) -> ApiError:
@@ -38,10 +47,13 @@ def not_found(message: str) -> ApiError:
     return ApiError(status.HTTP_404_NOT_FOUND, message)
 
 
-def error_response(status_code: int, code: str, message: str, headers=None) -> Response:
-    return Response(
-        {"error": {"code": code, "message": message}}, status=status_code, headers=headers
-    )
+def error_response(
+    status_code: int, code: str, message: str, headers=None, details: list[dict] | None = None
+) -> Response:
+    body = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return Response({"error": body}, status=status_code, headers=headers)
 
 
 def _flatten(detail) -> str:
@@ -55,7 +67,7 @@ def _flatten(detail) -> str:
 def exception_handler(exc, context) -> Response | None:
     """DRF's hook: turn every error into Sentinel's shape."""
     if isinstance(exc, ApiError):
-        return error_response(exc.status_code, exc.error_code, exc.message)
+        return error_response(exc.status_code, exc.error_code, exc.message, details=exc.details)
     if isinstance(exc, TriageError):
         return error_response(exc.status, exc.code, exc.message)
     if isinstance(exc, Http404):

@@ -43,6 +43,12 @@ ENTITY_KINDS = {
     "malware": "Malware",
     "securitygroup": "SecurityGroup",
     "iotdevice": "IoTDevice",
+    "mailcluster": "MailCluster",
+    "submissionmail": "SubmissionMail",
+    "cloudlogonsession": "CloudLogonSession",
+    "cloudlogonrequest": "CloudLogonRequest",
+    "oauthapplication": "OAuthApplication",
+    "other": "Unknown",
 }
 # Entities have integer keys here; the API names them by a stable derived GUID.
 ENTITY_NAMESPACE = uuid.UUID("6f1c8a52-7f0e-4a55-9a8e-3f2b8d2c1e44")

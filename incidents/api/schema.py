@@ -221,6 +221,33 @@ class WorkspaceList(serializers.Serializer):
     value = WorkspaceResource(many=True)
 
 
+class IngestedRow(serializers.Serializer):
+    systemAlertId = serializers.UUIDField()
+    status = serializers.ChoiceField(["created", "updated", "unchanged"])
+    incidents = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The numbers of the alert's incidents."
+    )
+    how = serializers.CharField(help_text="How the alert got there.")
+
+
+class IngestResult(serializers.Serializer):
+    value = IngestedRow(many=True)
+
+
+class RowProblem(serializers.Serializer):
+    code = serializers.CharField()
+    target = serializers.CharField(help_text="The row's index in the request: `[3]`.")
+    message = serializers.CharField()
+
+
+class IngestErrorDetail(ErrorDetail):
+    details = RowProblem(many=True, required=False)
+
+
+class IngestError(serializers.Serializer):
+    error = IngestErrorDetail()
+
+
 API_VERSION = OpenApiParameter(
     "api-version",
     OpenApiTypes.STR,
@@ -373,4 +400,32 @@ COMMENT_PUT = {
         **errors(403, 404, 409),
     },
     "tags": ["Comments"],
+}
+INGEST = {
+    "operation_id": "Alerts_Ingest",
+    "summary": "Ingest SecurityAlert rows (a JSON array, or JSON lines)",
+    "description": (
+        "Rows as Microsoft Sentinel's SecurityAlert table holds them (`SystemAlertId` and "
+        "`AlertName` or `DisplayName` required; `Entities` and `ExtendedProperties` as JSON "
+        "strings or parsed). At most 1,000 rows or 10 MiB a request. Every row is checked "
+        "first: one bad row refuses the request, with every bad row's index and reason in "
+        "`error.details`, and nothing is stored. A new alert joins its Defender XDR incident "
+        "or a new incident; a row sent again updates its alert and duplicates nothing. Needs "
+        "a contributor's token, or one made with `create_api_token USER --workspace W "
+        "--scope ingest`."
+    ),
+    "parameters": [API_VERSION],
+    "request": {
+        "application/json": {"type": "array", "items": {"type": "object"}},
+        "application/x-ndjson": {"type": "string"},
+    },
+    "responses": {
+        200: IngestResult,
+        400: OpenApiResponse(IngestError, description="Bad rows; nothing was stored."),
+        401: OpenApiResponse(Error, description="An error."),
+        403: OpenApiResponse(Error, description="An error."),
+        404: OpenApiResponse(Error, description="An error."),
+        413: OpenApiResponse(Error, description="The body is over 10 MiB."),
+    },
+    "tags": ["Ingestion"],
 }

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from incidents.models import ApiToken, Workspace
+from incidents.models import ApiToken, TokenScope, Workspace
 
 TOKEN_PREFIX = "trg_"
 
@@ -18,12 +18,23 @@ def digest(raw: str) -> str:
 
 
 def create_token(
-    user: AbstractBaseUser, *, workspace: Workspace | None = None, name: str = ""
+    user: AbstractBaseUser,
+    *,
+    workspace: Workspace | None = None,
+    name: str = "",
+    scope: str = TokenScope.ALL,
 ) -> tuple[ApiToken, str]:
     """A new token for `user`; returns the row and the secret, which is not stored."""
+    if scope == TokenScope.INGEST and workspace is None:
+        raise ValueError("An ingestion token works in one workspace: give it.")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, workspace=workspace, name=name, prefix=raw[:12], digest=digest(raw)
+        user=user,
+        workspace=workspace,
+        name=name,
+        scope=scope,
+        prefix=raw[:12],
+        digest=digest(raw),
     )
     return token, raw
 

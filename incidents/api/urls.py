@@ -4,7 +4,7 @@ from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from incidents.api import views
+from incidents.api import ingest, views
 
 INCIDENT = "incidents/<str:incident_id>"
 
@@ -27,6 +27,7 @@ docs = csp_override({**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_I
 
 urlpatterns = [
     path("api/workspaces", views.workspaces, name="workspaces"),
+    path("api/workspaces/<str:workspace_name>/alerts", ingest.ingest_alerts, name="ingest"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", docs, name="docs"),
     path(

@@ -14,6 +14,7 @@ from incidents.api.access import (
     body_properties,
     check_api_version,
     check_name,
+    check_token_scope,
     related_resource,
 )
 from incidents.api.errors import ApiError, bad_request, not_found
@@ -56,6 +57,7 @@ RELATION_TYPES = {
 @api_view(["GET"])
 def workspaces(request: Request) -> Response:
     check_api_version(request)
+    check_token_scope(request)
     memberships = Membership.objects.filter(user=request.user).select_related("workspace")
     if request.auth is not None and request.auth.workspace_id:
         memberships = memberships.filter(workspace_id=request.auth.workspace_id)
