@@ -618,7 +618,6 @@ class EntityIdentifierInline(ReadOnlyInline):
 @admin.register(Entity)
 class EntityAdmin(admin.ModelAdmin):
     form = EntityAdminForm
-    inlines = [EntityIdentifierInline]
     list_display = ["identifier", "kind", "display_name", "workspace", "created"]
     list_filter = ["workspace", "kind"]
     list_select_related = ["workspace"]
@@ -628,6 +627,10 @@ class EntityAdmin(admin.ModelAdmin):
     ordering = ["-pk"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    def get_inlines(self, request: HttpRequest, obj: Entity | None) -> list:
+        # Identifiers come from ingestion; a new entity has none to show.
+        return [EntityIdentifierInline] if obj else []
 
     def get_readonly_fields(self, request: HttpRequest, obj: Entity | None = None) -> list[str]:
         # Alerts link only to entities of their own workspace.

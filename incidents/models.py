@@ -262,8 +262,10 @@ class Alert(models.Model):
     source_fields = models.JSONField(default=dict, blank=True)
     entities = models.ManyToManyField("Entity", related_name="alerts", blank=True)
     created = models.DateTimeField(default=timezone.now)
-    # When ingestion last changed the alert (a re-sent row with a new status, end time, …).
+    # When ingestion last changed the alert (a re-sent row with a new status, end time, …),
+    # and the TimeGenerated of the newest row applied: an older row does not undo it.
     updated = models.DateTimeField(null=True, blank=True)
+    row_generated = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-time_generated", "-id"]

@@ -127,7 +127,14 @@ def ingest_batch(workspace: Workspace, batch: Sequence[Prepared], *, actor: Acto
         if changed:
             Alert.objects.bulk_update(
                 sorted(changed, key=lambda a: a.pk),
-                ["status", "end_time", "extended_properties", "source_fields", "updated"],
+                [
+                    "status",
+                    "end_time",
+                    "extended_properties",
+                    "source_fields",
+                    "updated",
+                    "row_generated",
+                ],
             )
         moved = [s.alert.pk for s in seen.values() if s.end_time_moved]
         if moved:
@@ -184,12 +191,19 @@ def _new_alert(workspace: Workspace, row: AlertRow, now: dt.datetime) -> Alert:
         extended_properties=row.extended_properties,
         source_fields=row.source_fields,
         created=now,
+        row_generated=row.time_generated,
     )
 
 
 def _update(state: _Seen, row: AlertRow, now: dt.datetime) -> bool:
-    """Apply what a re-sent row may change; True when something did."""
+    """Apply what a re-sent row may change; True when something did. A row older than one
+    already applied (files read out of order) changes nothing but the entities."""
     alert, changed = state.alert, False
+    newest = alert.row_generated
+    if row.time_generated and newest and row.time_generated < newest:
+        return False
+    if row.time_generated:
+        alert.row_generated = row.time_generated
     if row.status != alert.status:
         alert.status, changed = row.status, True
     if row.end_time and (alert.end_time is None or row.end_time > alert.end_time):

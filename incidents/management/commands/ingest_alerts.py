@@ -75,10 +75,11 @@ class Command(BaseCommand):
                     if stream is not sys.stdin.buffer:
                         stream.close()
 
+        stream = rows()
         try:
             summary = ingest_stream(
                 target,
-                rows(),
+                stream,
                 strict=options["strict"],
                 batch_size=options["batch_size"],
                 on_reject=on_reject,
@@ -90,6 +91,9 @@ class Command(BaseCommand):
                 "again to finish (nothing is imported twice)."
             )
             sys.exit(130)
+        finally:
+            # Closes the file being read, however the run ended.
+            stream.close()
         if progress is not None:
             progress.finish(meter.done())
         if verbosity > 0:

@@ -1,0 +1,92 @@
+"""`manage.py bench_ingest --alerts N`: how fast ingestion is, and how much memory it takes.
+
+Writes N realistic SecurityAlert rows to a temporary JSON lines file (not timed), then
+ingests the file into a new workspace exactly as `ingest_alerts` does, and prints alerts
+per second, peak memory and the queries each batch cost. Run it on PostgreSQL with data
+already in the database (e.g. after `seed_demo --alerts 1000000`) for the real figure.
+"""
+
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.utils import timezone
+
+from incidents.ingest.readers import read_rows
+from incidents.ingest.samples import generate_rows
+from incidents.ingest.stream import Summary, ingest_stream
+from incidents.models import Alert, Workspace
+
+
+class Command(BaseCommand):
+    help = "Ingest N generated alerts into a new workspace; print alerts/s and peak memory."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--alerts", type=int, default=10_000, help="Rows to ingest.")
+        parser.add_argument("--batch-size", type=int, help="Rows per transaction (500).")
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--workspace", help="Name of the new workspace (default: bench-<time>)."
+        )
+
+    def handle(self, *args, alerts: int, batch_size: int | None, seed: int, **options) -> None:
+        if alerts < 1:
+            raise CommandError("--alerts must be at least 1.")
+        name = options["workspace"] or f"bench-{timezone.now():%Y%m%d-%H%M%S}"
+        if Workspace.objects.filter(name=name).exists():
+            raise CommandError(f"Workspace “{name}” exists: pick another --workspace.")
+        workspace = Workspace.objects.create(name=name, display_name="Ingestion benchmark")
+        before = Alert.objects.count()
+        self.stdout.write(
+            f"{connection.vendor}: {before:,} alerts already in the database; "
+            f"ingesting {alerts:,} into workspace “{name}”."
+        )
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "alerts.jsonl"
+            with path.open("w") as out:
+                for row in generate_rows(alerts, seed=seed):
+                    out.write(json.dumps(row) + "\n")
+            queries = _QueryCounter()
+            batches: list[int] = []
+
+            def on_batch(summary: Summary) -> None:
+                batches.append(queries.take())
+
+            started = time.perf_counter()
+            with connection.execute_wrapper(queries):
+                summary = ingest_stream(
+                    workspace, read_rows(str(path)), batch_size=batch_size, on_batch=on_batch
+                )
+            elapsed = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.stdout.write(
+            f"{summary.new:,} new, {summary.updated:,} updated, {summary.rejected:,} rejected; "
+            f"{summary.incidents_created:,} incidents created, "
+            f"{summary.correlated_existing:,} alerts joined existing ones.\n"
+            f"{elapsed:.1f} s: {summary.read / elapsed:,.0f} alerts/s; peak memory "
+            f"{peak:,.0f} MB; queries per batch: {_spread(batches[:-1] or batches)}."
+        )
+
+
+class _QueryCounter:
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+    def take(self) -> int:
+        count, self.count = self.count, 0
+        return count
+
+
+def _spread(values: list[int]) -> str:
+    if not values:
+        return "none"
+    low, high = min(values), max(values)
+    return str(low) if low == high else f"{low} to {high}"
