@@ -144,3 +144,14 @@ class AddAlertForm(forms.Form):
             "invalid_choice": "Choose “Keep other incident” or “Close other incident”.",
         },
     )
+
+
+class RemoveAlertForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=MAX_COMMENT_LENGTH,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Optional. Kept in the incident's activity log.",
+    )

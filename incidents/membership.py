@@ -43,6 +43,7 @@ from incidents.errors import (
     IncidentFull,
     IncidentNotFound,
     LastIncident,
+    MembershipError,
     NothingToMove,
     ProviderManagedAdd,
     ProviderManagedRemove,
@@ -290,6 +291,23 @@ def preview_add(incident: Incident, alerts: Sequence[Alert]) -> AddPreview:
     )
 
 
+def preview_remove(incident: Incident, alert: Alert) -> MembershipError | None:
+    """The refusal `remove_alert` would give now, or None (no locks, no changes)."""
+    return _remove_refusal(alert, incident, _memberships([alert.pk])[alert.pk])
+
+
+def _remove_refusal(
+    alert: Alert, incident: Incident, memberships: set[int]
+) -> MembershipError | None:
+    if incident.pk not in memberships:
+        return AlertNotInIncident(alert, incident)
+    if is_provider_managed(alert, incident):
+        return ProviderManagedRemove(alert, incident)
+    if memberships == {incident.pk}:
+        return LastIncident(alert, incident)
+    return None
+
+
 def preview_move(alerts: Sequence[Alert], *, source: Incident | None) -> list[Incident]:
     """Open incidents that moving `alerts` (out of `source`, or out of all) would leave empty:
     the ones the "Keep" / "Close other incident" choice of `move_alerts` is about."""
@@ -399,12 +417,9 @@ def remove_alert(incident: Incident, alert: Alert, *, actor: Actor, comment: str
         (locked_alert,) = _lock_alerts([alert])
         memberships = _memberships([locked_alert.pk])[locked_alert.pk]
         locked = _lock_incidents([incident.pk])[incident.pk]
-        if locked.pk not in memberships:
-            raise AlertNotInIncident(locked_alert, locked)
-        if is_provider_managed(locked_alert, locked):
-            raise ProviderManagedRemove(locked_alert, locked)
-        if memberships == {locked.pk}:
-            raise LastIncident(locked_alert, locked)
+        refusal = _remove_refusal(locked_alert, locked, memberships)
+        if refusal is not None:
+            raise refusal
         Relation.objects.filter(incident=locked, alert=locked_alert).delete()
         others = list(Incident.objects.filter(pk__in=memberships - {locked.pk}))
         activity.record(

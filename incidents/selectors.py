@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, QuerySet, Value, When
 
+from incidents.errors import ProviderManagedRemove
 from incidents.filters import parse_number, title_matches
+from incidents.membership import is_provider_managed
 from incidents.models import (
     SEVERITY_ORDER,
     ActivityEntry,
@@ -226,7 +228,9 @@ def group_by_kind(entities: Sequence[Entity]) -> list[KindGroup]:
 def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> Page:
     """A page of the alerts involving `entity`, newest first (2 queries).
 
-    Each alert has `in_incident` (whether it belongs to `incident`) and `other_links`.
+    Each alert has `in_incident` (whether it belongs to `incident`), `other_links`, and
+    `remove_refusal`: why "Remove alert" cannot work for it here (a provider's own alert
+    in the provider's incident), said beside the button instead of after a click.
     """
     in_incident = Exists(Relation.objects.filter(incident=incident, alert=OuterRef("pk")))
     queryset = Alert.objects.filter(entities=entity).annotate(in_incident=in_incident)
@@ -234,6 +238,11 @@ def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> P
     page = keyset_page(queryset, keys, cursor, ENTITY_TIMELINE_SIZE)
     attach_incidents(page.rows)
     _attach_other_links(page.rows, incident)
+    for alert in page.rows:
+        managed = alert.in_incident and is_provider_managed(alert, incident)
+        alert.remove_refusal = (
+            ProviderManagedRemove(alert, incident).user_message if managed else ""
+        )
     return page
 
 

@@ -59,7 +59,8 @@ def test_a_responder_gets_a_more_actions_menu_with_remove_alert(client, responde
     assert 'aria-haspopup="menu"' in html
     # Without JavaScript the button is a link to a confirmation page.
     assert f'href="{remove}"' in html
-    assert f'role="menuitem" tabindex="-1" hx-post="{remove}"' in html
+    # With it, the menu item opens the confirmation in the flyout.
+    assert f'role="menuitem" tabindex="-1" hx-get="{remove}?focus=incident-timeline-heading' in html
     assert ">Remove alert</button>" in html
 
 

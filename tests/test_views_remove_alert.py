@@ -66,7 +66,7 @@ def test_without_javascript_it_asks_first_then_goes_back(client, responder, inci
     client.force_login(responder)
     page = client.get(remove_url(incident, shared)).content.decode()
     assert "Remove this alert from incident" in page
-    assert '<button type="submit" class="primary">Remove alert</button>' in page
+    assert '<button type="submit" class="primary" data-initial-focus>Remove alert</button>' in page
     response = client.post(remove_url(incident, shared), follow=True)
     assert response.redirect_chain == [(f"/incidents/{incident.number}/", 302)]
     assert "was removed from incident" in response.content.decode()

@@ -12,7 +12,7 @@ from incidents import membership
 from incidents.access import WorkspaceRequest, access_incident, find_alert, workspace_view
 from incidents.activity import Actor
 from incidents.errors import AlertAlreadyInIncident, TriageError
-from incidents.forms import AddAlertForm
+from incidents.forms import AddAlertForm, RemoveAlertForm
 from incidents.models import Alert, Role
 from incidents.views.common import back_to, changed, page_or_fragment, refused
 
@@ -75,17 +75,35 @@ def _added(alert: Alert, result: membership.AddResult) -> str:
 def remove_alert(
     request: WorkspaceRequest, number: int, system_alert_id: uuid.UUID
 ) -> HttpResponse:
-    """POST removes the alert; GET is the confirmation page for browsers without JavaScript."""
+    """GET asks for confirmation and an optional reason (saying first what would be
+    refused); POST removes the alert. The Overview timeline and the entity timeline share it."""
     incident = access_incident(request, number, Role.RESPONDER)
     alert = find_alert(request, system_alert_id)
     if alert is None:
         return refused(request, incident, _unknown(system_alert_id))
-    if request.method == "GET":
-        context = {"incident": incident, "alert": alert, "section": "incidents"}
-        return render(request, "incidents/remove_alert.html", context)
-    try:
-        membership.remove_alert(incident, alert, actor=Actor.for_user(request.user))
-    except TriageError as error:
-        return refused(request, incident, error.user_message)
-    message = f"Alert “{alert.display_name}” was removed from incident #{incident.number}."
-    return changed(request, incident, message, focus="incident-timeline-heading")
+    form = RemoveAlertForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership.remove_alert(
+                incident,
+                alert,
+                actor=Actor.for_user(request.user),
+                comment=form.cleaned_data["reason"],
+            )
+        except TriageError as error:
+            return refused(request, incident, error.user_message)
+        message = f"Alert “{alert.display_name}” was removed from incident #{incident.number}."
+        focus = request.POST.get("focus") or "incident-timeline-heading"
+        return changed(request, incident, message, focus=focus)
+    refusal = membership.preview_remove(incident, alert)
+    context = {
+        "incident": incident,
+        "alert": alert,
+        "form": form,
+        "problem": refusal.user_message if refusal else "",
+        "next": back_to(request, incident),
+        "focus": request.GET.get("focus") or request.POST.get("focus", ""),
+        "section": "incidents",
+    }
+    template = page_or_fragment(request, "incidents/remove_alert.html", "dialog")
+    return render(request, template, context)

@@ -227,6 +227,13 @@ def test_remove_alert_from_the_incident_timeline(
     page.keyboard.press("ArrowDown")
     expect(remove).to_be_focused()
     page.keyboard.press("Enter")
+    # It asks first, with an optional reason.
+    dialog = page.get_by_role("dialog", name="Remove alert")
+    confirm = dialog.get_by_role("button", name="Remove alert")
+    expect(confirm).to_be_focused()
+    dialog.get_by_role("textbox", name="Reason").fill("A DLP hit, not part of this attack")
+    page.screenshot(path=artifacts / "remove-alert-dialog.png")
+    confirm.click()
 
     expect(page.get_by_role("status")).to_contain_text(
         f"Alert “Unrelated DLP hit” was removed from incident #{incident.number}."
@@ -236,12 +243,62 @@ def test_remove_alert_from_the_incident_timeline(
     assert incident_ids_of(stray) == {home.pk}
     removed = ActivityEntry.objects.get(incident=incident, kind=ActivityKind.ALERT_REMOVED)
     assert removed.message.endswith(f"It stays in #{home.number}.")
+    assert removed.comment == "A DLP hit, not part of this attack"
 
     # The last alert of its only incident cannot go: the refusal says what to do instead.
     timeline.get_by_role("button", name="More actions for Kerberoasting").click()
     page.get_by_role("menuitem", name="Remove alert").click()
-    expect(page.get_by_role("alert")).to_contain_text("Link it to another incident instead")
+    dialog = page.get_by_role("dialog", name="Remove alert")
+    expect(dialog.get_by_role("alert")).to_contain_text("Link it to another incident instead")
+    expect(dialog.get_by_role("button", name="Remove alert")).to_have_count(0)
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
     expect(timeline.get_by_role("link", name="Kerberoasting")).to_be_visible()
+
+
+def test_remove_alert_from_the_entity_timeline_after_adding_it_there(
+    signed_in: Page, live_server, workspace, incident, host, artifacts
+):
+    page = signed_in
+    noisy = IncidentFactory(workspace=workspace, title="Noisy host")
+    found = alert_in(noisy, display_name="Suspicious service install")
+    found.entities.add(host)
+    alert_in(noisy, display_name="Port scan")
+    panel = open_entity(page, live_server.url, incident, "WS-FIN-1122")
+
+    timeline_item(panel, "Suspicious service install").get_by_role(
+        "button", name="Add alert to incident"
+    ).click()
+    page.get_by_role("dialog", name="Add alert to incident").get_by_role(
+        "button", name="OK"
+    ).click()
+    added = timeline_item(panel, "Suspicious service install")
+    expect(added).to_have_class(re.compile(r"\bin-incident\b"))
+    remove = added.get_by_role("button", name="Remove alert")
+    expect(remove).to_have_accessible_description("Suspicious service install")
+    page.screenshot(path=artifacts / "entity-timeline-remove.png")
+
+    remove.click()
+    dialog = page.get_by_role("dialog", name="Remove alert")
+    dialog.get_by_role("textbox", name="Reason").fill("Same host, different story")
+    dialog.get_by_role("button", name="Remove alert").click()
+
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Alert “Suspicious service install” was removed from incident #{incident.number}."
+    )
+    # The panel stayed open and refreshed: the alert is greyed again, with its + back.
+    back = timeline_item(panel, "Suspicious service install")
+    expect(back).to_have_class(re.compile(r"\boutside\b"))
+    plus = back.get_by_role("button", name="Add alert to incident")
+    expect(plus).to_be_focused()
+    expect(
+        timeline_item(panel, "Kerberoasting").get_by_role("button", name="Remove alert")
+    ).to_be_visible()
+    tabs = page.get_by_role("navigation", name="Incident sections")
+    expect(tabs.get_by_role("link", name="Alerts 1")).to_be_visible()
+    page.screenshot(path=artifacts / "entity-timeline-removed.png")
+    assert incident_ids_of(found) == {noisy.pk}
 
 
 def test_closing_with_a_classification(signed_in: Page, live_server, incident, artifacts):
