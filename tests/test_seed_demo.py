@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from incidents import demo_catalog as catalog
 from incidents.entities import normalize_identifier
+from incidents.ingest.store import ingest_batch, prepare
+from incidents.ingest.stream import INGESTION
 from incidents.management.commands import seed_demo
 from incidents.models import (
     CLASSIFICATION_REASONS,
@@ -29,6 +31,7 @@ from incidents.models import (
     Role,
     Workspace,
 )
+from tests.ingest.builders import row
 
 pytestmark = pytest.mark.django_db
 
@@ -158,6 +161,23 @@ def test_entity_identifiers_are_normalized():
 
     for kind, identifier in Entity.objects.values_list("kind", "identifier"):
         assert identifier == normalize_identifier(kind, identifier)
+
+
+def test_an_alert_ingested_into_the_demo_workspace_finds_the_demo_entities():
+    seed()
+    workspace = Workspace.objects.get(name="demo")
+    person = Entity.objects.filter(workspace=workspace, kind="account").first()
+    host = Entity.objects.filter(workspace=workspace, kind="host").first()
+    entities = [
+        {"$id": "1", **person.properties, "Type": "account"},
+        {"$id": "2", **host.properties, "Type": "host"},
+    ]
+    before = Entity.objects.count()
+
+    ingest_batch(workspace, [prepare(row(entities=entities))], actor=INGESTION)
+
+    assert Entity.objects.count() == before
+    assert set(Alert.objects.latest("pk").entities.all()) == {person, host}
 
 
 def test_only_closed_incidents_are_classified_and_with_matching_reasons():

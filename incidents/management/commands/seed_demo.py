@@ -40,6 +40,7 @@ from django.utils import timezone
 from incidents import demo_catalog as catalog
 from incidents.activity import Actor
 from incidents.demo_catalog import Detection, Product
+from incidents.ingest.entities import parse_entities
 from incidents.membership import import_incidents
 from incidents.models import (
     SEVERITY_ORDER,
@@ -47,6 +48,7 @@ from incidents.models import (
     AlertStatus,
     Classification,
     Entity,
+    EntityIdentifier,
     EntityKind,
     Incident,
     IncidentStatus,
@@ -347,6 +349,7 @@ class DemoBuilder:
                 ],
                 batch_size=BATCH_SIZE,
             )
+            self.identify(rows)
             self.pool[kind] = PoolKind(
                 kind.value,
                 [row.pk for row in rows],
@@ -354,6 +357,27 @@ class DemoBuilder:
                 catalog.popularity(kind, len(members)),
             )
         return sum(len(kind.ids) for kind in self.pool.values())
+
+    def identify(self, entities: list[Entity]) -> None:
+        """Give the pool's entities their identity keys, as ingestion would, so alerts
+        ingested into a demo workspace find them."""
+        identifiers = []
+        for entity in entities:
+            for record in parse_entities([{**entity.properties, "Type": entity.kind}]):
+                if record.kind == entity.kind:
+                    identifiers.extend(
+                        EntityIdentifier(
+                            workspace=self.workspace,
+                            entity=entity,
+                            kind=record.kind,
+                            key=key,
+                            strong=record.strong,
+                        )
+                        for key in record.keys
+                    )
+        EntityIdentifier.objects.bulk_create(
+            identifiers, batch_size=BATCH_SIZE, ignore_conflicts=True
+        )
 
     def seed_chunk(self, index: int, sizes: Sequence[int], turn: "Turn | None" = None) -> Counter:
         """Save chunk `index`: its alerts and their entity links, then its incidents.
