@@ -47,9 +47,11 @@ def entry(
     details: dict[str, Any] | None = None,
 ) -> ActivityEntry:
     """An unsaved entry; `write` saves a batch of them in one query."""
-    return ActivityEntry(
-        incident=incident,
-        actor=actor.user,
+    made = ActivityEntry(
+        # Ids, not objects: ingestion makes thousands of entries, and assigning an object
+        # costs a database router check each time. The objects are cached all the same.
+        incident_id=incident.pk,
+        actor_id=actor.user.pk if actor.user else None,
         actor_name=actor.name,
         via=actor.via,
         kind=kind,
@@ -57,6 +59,9 @@ def entry(
         comment=comment,
         details=details or {},
     )
+    ActivityEntry.incident.field.set_cached_value(made, incident)
+    ActivityEntry.actor.field.set_cached_value(made, actor.user)
+    return made
 
 
 def write(entries: Iterable[ActivityEntry]) -> list[ActivityEntry]:

@@ -28,11 +28,11 @@ from typing import Literal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, F, Max, Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from incidents import activity
+from incidents import activity, bulk
 from incidents.actions import check_comment, close_locked
 from incidents.activity import Actor
 from incidents.errors import (
@@ -174,30 +174,40 @@ def _memberships(alert_ids: Iterable[int]) -> dict[int, set[int]]:
 
 
 def _recount(incidents: Iterable[Incident]) -> None:
-    """Recompute alert counts and activity times of locked incidents from their relations."""
+    """Recompute alert counts and activity times of locked incidents from their relations.
+
+    One UPDATE whatever the number of incidents (the database aggregates each one's
+    relations), then one read to show the objects the values written.
+    """
     by_id = {i.pk: i for i in incidents}
-    stats = (
-        Relation.objects.filter(incident_id__in=list(by_id), alert__isnull=False)
-        .values("incident_id")
-        .annotate(
-            n=Count("id"),
-            first=Min(Coalesce("alert__start_time", "alert__time_generated")),
-            last=Max(Coalesce("alert__end_time", "alert__time_generated")),
-        )
-    )
+    if not by_id:
+        return
+    related = Relation.objects.filter(incident=OuterRef("pk"), alert__isnull=False).order_by()
+
+    def per_incident(aggregate):
+        return Subquery(related.values("incident").annotate(v=aggregate).values("v"))
+
     now = timezone.now()
-    for incident in by_id.values():
+    rows = Incident.objects.filter(pk__in=list(by_id))
+    rows.update(
+        alert_count=Coalesce(per_incident(Count("id")), 0),
         # An emptied incident keeps the activity times it had.
-        incident.alert_count = 0
-        incident.modified = now
-    for row in stats:
-        incident = by_id[row["incident_id"]]
-        incident.alert_count = row["n"]
-        incident.first_activity_time = row["first"]
-        incident.last_activity_time = row["last"]
-    Incident.objects.bulk_update(
-        by_id.values(), ["alert_count", "first_activity_time", "last_activity_time", "modified"]
+        first_activity_time=Coalesce(
+            per_incident(Min(Coalesce("alert__start_time", "alert__time_generated"))),
+            F("first_activity_time"),
+        ),
+        last_activity_time=Coalesce(
+            per_incident(Max(Coalesce("alert__end_time", "alert__time_generated"))),
+            F("last_activity_time"),
+        ),
+        modified=now,
     )
+    for pk, count, first, last in rows.values_list(
+        "pk", "alert_count", "first_activity_time", "last_activity_time"
+    ):
+        incident = by_id[pk]
+        incident.alert_count, incident.modified = count, now
+        incident.first_activity_time, incident.last_activity_time = first, last
 
 
 def _check_can_join(alerts: Sequence[Alert], incident: Incident, *, reason: str) -> None:
@@ -813,7 +823,7 @@ def correlate_new_alerts(
             incident.alert_count = len(chunk)
             incident.first_activity_time = min(a.start_time or a.time_generated for a in chunk)
             incident.last_activity_time = max(a.end_time or a.time_generated for a in chunk)
-        Incident.objects.bulk_create([incident for incident, _, _, _ in opens])
+        bulk.insert([incident for incident, _, _, _ in opens])
         continued = []
         for incident, _, _, previous in opens:
             if previous is not None:
@@ -840,12 +850,12 @@ def correlate_new_alerts(
             for alert in alerts:
                 relations.append(
                     Relation(
-                        incident=incident,
-                        alert=alert,
+                        incident_id=incident.pk,
+                        alert_id=alert.pk,
                         # Derived, so the same alert in the same incident is named alike.
                         name=str(uuid.uuid5(incident.uuid, str(alert.system_alert_id))),
                         reason=reason,
-                        created_by=actor.user,
+                        created_by_id=actor.user.pk if actor.user else None,
                         created_by_name="" if actor.user else actor.name,
                         details=placement.details,
                     )
@@ -868,8 +878,8 @@ def correlate_new_alerts(
                     )
                 )
                 result.incidents[alert.pk] = incident
-        Relation.objects.bulk_create(relations)
-        activity.write(entries)
+        bulk.insert(relations)
+        bulk.insert(entries)
         if joins:
             _recount({incident.pk: incident for incident, _, _ in joins}.values())
     result.created = [incident for incident, _, _, _ in opens]

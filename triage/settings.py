@@ -219,4 +219,4 @@ TRIAGE_DEFENDER_XDR_SOURCES = (
 TRIAGE_SELF_CORRELATING_PROVIDERS = {"Microsoft Defender XDR": TRIAGE_DEFENDER_XDR_SOURCES}
 
 # Rows ingested in one transaction by `ingest_alerts` (the API takes at most 1,000 a request).
-TRIAGE_INGEST_BATCH_SIZE = int(os.environ.get("TRIAGE_INGEST_BATCH_SIZE", "500"))
+TRIAGE_INGEST_BATCH_SIZE = int(os.environ.get("TRIAGE_INGEST_BATCH_SIZE", "1000"))

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from incidents.ingest.readers import json_kind
+from incidents.ingest.readers import fast_json, json_kind
 from incidents.models import Alert, AlertStatus, Severity
 
 # Defender XDR providers and products: their alerts carry the XDR incident's id.
@@ -118,7 +118,9 @@ def _finite_float(text: str) -> float:
 
 
 # PostgreSQL's jsonb refuses NaN and Infinity, so the row is refused here instead.
-_decode_json = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float).decode
+_decode_json = fast_json(
+    json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float).decode
+)
 # Checks a parsed container in one pass in C: NaN and non-JSON values raise, NUL is "\\u0000".
 _encode_json = json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode
 _PORTAL_TIME = re.compile(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from incidents import bulk
 from incidents.activity import Actor
 from incidents.ingest.entities import EntityError, EntityRecord, parse_entities
 from incidents.ingest.placement import place_new_alerts
@@ -84,7 +85,7 @@ def ingest_batch(workspace: Workspace, batch: Sequence[Prepared], *, actor: Acto
     with transaction.atomic():
         _lock_ingestion(workspace)
         ids = {p.row.system_alert_id for p in batch}
-        known = {a.system_alert_id: a for a in Alert.objects.filter(system_alert_id__in=ids)}
+        known = {a.system_alert_id: a for a in bulk.matching(Alert.objects, "system_alert_id", ids)}
         seen: dict[uuid.UUID, _Seen] = {}
         statuses: list[str | None] = []
         rejected: dict[int, str] = {}
@@ -112,7 +113,7 @@ def ingest_batch(workspace: Workspace, batch: Sequence[Prepared], *, actor: Acto
             state.entities.extend(prepared.entities)
 
         new = [s for s in seen.values() if s.new]
-        Alert.objects.bulk_create([s.alert for s in new])
+        bulk.insert([s.alert for s in new])
         changed = [s.alert for s in seen.values() if not s.new and s.alert.updated == now]
         linked = _link_entities(workspace, list(seen.values()))
         # An alert seen before that gained an entity was updated too.
@@ -235,16 +236,17 @@ def _link_entities(workspace: Workspace, states: list[_Seen]) -> set[uuid.UUID]:
     existing = set(
         Link.objects.filter(alert_id__in=old).values_list("alert_id", "entity_id") if old else ()
     )
-    links, gained = [], set()
+    links: list[tuple[int, int]] = []
+    gained = set()
     for state, group_ids in per_alert:
         for entity_id in dict.fromkeys(entity_of[groups.find(g)] for g in group_ids):
             if (state.alert.pk, entity_id) in existing:
                 continue
             existing.add((state.alert.pk, entity_id))
-            links.append(Link(alert_id=state.alert.pk, entity_id=entity_id))
+            links.append((state.alert.pk, entity_id))
             if not state.new:
                 gained.add(state.alert.system_alert_id)
-    Link.objects.bulk_create(links, ignore_conflicts=True)
+    bulk.insert_pairs(Link, ("alert", "entity"), links)
     return gained
 
 
@@ -289,8 +291,8 @@ class _EntityGroups:
         all_keys = {key for keys in keys_of.values() for _, key in keys}
         owner = {
             (kind, key): entity_id
-            for kind, key, entity_id in EntityIdentifier.objects.filter(
-                workspace=workspace, key__in=all_keys
+            for kind, key, entity_id in bulk.matching(
+                EntityIdentifier.objects.filter(workspace=workspace), "key", all_keys
             ).values_list("kind", "key", "entity_id")
         }
         entity_of: dict[int, int] = {}
@@ -304,10 +306,12 @@ class _EntityGroups:
         if unknown:
             # An entity made elsewhere (the admin site) under the same identifier is that one.
             adopted = {
-                (e.kind, e.identifier): e.pk
-                for e in Entity.objects.filter(
-                    workspace=workspace, identifier__in={e.identifier for e in unknown.values()}
-                )
+                (kind, identifier): pk
+                for kind, identifier, pk in bulk.matching(
+                    Entity.objects.filter(workspace=workspace),
+                    "identifier",
+                    {e.identifier for e in unknown.values()},
+                ).values_list("kind", "identifier", "pk")
             }
             fresh = []
             for entity in unknown.values():
@@ -316,7 +320,7 @@ class _EntityGroups:
                     fresh.append(entity)
                 else:
                     entity.pk = pk
-            Entity.objects.bulk_create(fresh)
+            bulk.insert(fresh)
             entity_of.update((root, entity.pk) for root, entity in unknown.items())
         identifiers = []
         for root, keys in keys_of.items():
@@ -333,7 +337,7 @@ class _EntityGroups:
                             strong=strong,
                         )
                     )
-        EntityIdentifier.objects.bulk_create(identifiers)
+        bulk.insert(identifiers)
         return entity_of
 
 

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, reset_queries, transaction
 
 from incidents.activity import Actor
 from incidents.ingest.readers import RawRow
@@ -121,6 +121,8 @@ def _store(
         except (IntegrityError, OperationalError):
             if attempt == ATTEMPTS - 1:
                 raise
+    # With DEBUG on, Django keeps every query's SQL: big batches would pile up in memory.
+    reset_queries()
     for index, reason in result.rejected.items():
         reject(batch[index][0], reason)
     summary.new += result.count(CREATED)

@@ -8,6 +8,7 @@ already in the database (e.g. after `seed_demo --alerts 1000000`) for the real f
 
 import json
 import resource
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -27,15 +28,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--alerts", type=int, default=10_000, help="Rows to ingest.")
-        parser.add_argument("--batch-size", type=int, help="Rows per transaction (500).")
-        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--batch-size", type=int, help="Rows per transaction (1000).")
+        parser.add_argument(
+            "--seed", type=int, help="Seed of the generated rows (default: a new one each run)."
+        )
         parser.add_argument(
             "--workspace", help="Name of the new workspace (default: bench-<time>)."
         )
 
-    def handle(self, *args, alerts: int, batch_size: int | None, seed: int, **options) -> None:
+    def handle(
+        self, *args, alerts: int, batch_size: int | None, seed: int | None, **options
+    ) -> None:
         if alerts < 1:
             raise CommandError("--alerts must be at least 1.")
+        # Alert ids come from the seed: a new one per run, so runs never share alerts.
+        seed = seed if seed is not None else secrets.randbits(32)
         name = options["workspace"] or f"bench-{timezone.now():%Y%m%d-%H%M%S}"
         if Workspace.objects.filter(name=name).exists():
             raise CommandError(f"Workspace “{name}” exists: pick another --workspace.")
@@ -43,7 +50,7 @@ class Command(BaseCommand):
         before = Alert.objects.count()
         self.stdout.write(
             f"{connection.vendor}: {before:,} alerts already in the database; "
-            f"ingesting {alerts:,} into workspace “{name}”."
+            f"ingesting {alerts:,} (seed {seed}) into workspace “{name}”."
         )
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "alerts.jsonl"

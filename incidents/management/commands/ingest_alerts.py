@@ -32,7 +32,7 @@ class Command(BaseCommand):
             action="store_true",
             help="All or nothing: one bad row and nothing is imported.",
         )
-        parser.add_argument("--batch-size", type=int, help="Rows per transaction (default 500).")
+        parser.add_argument("--batch-size", type=int, help="Rows per transaction (default 1000).")
 
     def handle(self, *args, files: list[str], workspace: str, **options) -> None:
         target = Workspace.objects.filter(name=workspace).first()

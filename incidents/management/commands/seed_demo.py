@@ -12,7 +12,6 @@ and import them in order, which keeps incident numbers the same from run to run.
 """
 
 import datetime as dt
-import json
 import multiprocessing
 import os
 import random
@@ -22,9 +21,8 @@ import time
 import uuid
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 from django.conf import settings
@@ -34,9 +32,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_slug
-from django.db import connection, connections, models, reset_queries, transaction
+from django.db import connection, connections, reset_queries, transaction
 from django.utils import timezone
 
+from incidents import bulk
 from incidents import demo_catalog as catalog
 from incidents.activity import Actor
 from incidents.demo_catalog import Detection, Product
@@ -397,14 +396,14 @@ class DemoBuilder:
                     cursor.execute("SET LOCAL synchronous_commit = off")
             plans = [self._plan(size) for size in sizes]
             alerts = [alert for plan in plans for alert in plan.alerts]
-            save_alerts(alerts)
+            bulk.insert(alerts)
             links = [
                 (alert.pk, entity_id)
                 for plan in plans
                 for alert, entity_ids in zip(plan.alerts, plan.entity_ids, strict=True)
                 for entity_id in entity_ids
             ]
-            save_links(links)
+            bulk.insert_pairs(Alert.entities.through, ("alert", "entity"), links)
             self._share_alerts(plans)
             for plan in plans:
                 self._set_times(plan)
@@ -713,61 +712,3 @@ def _work(
         raise
     finally:
         connections.close_all()
-
-
-# --- fast inserts -------------------------------------------------------------------
-
-
-def save_alerts(alerts: list[Alert]) -> None:
-    """Insert new alerts and set their ids: COPY on PostgreSQL, bulk_create elsewhere."""
-    if connection.vendor != "postgresql":
-        Alert.objects.bulk_create(alerts, batch_size=BATCH_SIZE)
-        return
-    for alert, pk in zip(alerts, reserve_ids(Alert, len(alerts)), strict=True):
-        alert.pk = pk
-    # Values go in as the objects hold them: Alert has no auto_now field to fill on save.
-    fields = Alert._meta.concrete_fields
-    values = attrgetter(*(f.attname for f in fields))
-    json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
-
-    def rows() -> Iterable[list]:
-        for alert in alerts:
-            row = list(values(alert))
-            for i in json_columns:
-                row[i] = json.dumps(row[i])
-            yield row
-
-    copy_rows(Alert, fields, rows())
-
-
-def save_links(links: list[tuple[int, int]]) -> None:
-    """Insert (alert id, entity id) pairs into the alerts' entities."""
-    Link = Alert.entities.through
-    if connection.vendor != "postgresql":
-        Link.objects.bulk_create(
-            [Link(alert_id=a, entity_id=e) for a, e in links], batch_size=BATCH_SIZE
-        )
-        return
-    copy_rows(Link, [Link._meta.get_field("alert"), Link._meta.get_field("entity")], links)
-
-
-def reserve_ids(model: type[models.Model], count: int) -> list[int]:
-    """Take `count` ids from the table's sequence, so rows can be copied with their ids."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [model._meta.db_table, model._meta.pk.column, count],
-        )
-        return [pk for (pk,) in cursor.fetchall()]
-
-
-def copy_rows(
-    model: type[models.Model], fields: Sequence[models.Field], rows: Iterable[Sequence]
-) -> None:
-    """PostgreSQL's COPY: the fastest way in, with no SQL to build or parse per row."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
