@@ -16,6 +16,7 @@ INGESTION = Actor.system("Ingestion", via=Via.INGESTION)
 # A batch that lost a race (a deadlock, or an alert id another workspace took meanwhile)
 # is tried again from the start; it changed nothing.
 ATTEMPTS = 3
+KEPT_REJECTIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Summary:
     correlated_existing: int = 0
     # --strict with a rejected row: nothing was kept.
     rolled_back: bool = False
+    # The first `KEPT_REJECTIONS`, so a file of bad rows does not fill memory
+    # (`on_reject` hears of every one).
     rejections: list[Rejection] = field(default_factory=list)
 
 
@@ -66,7 +69,8 @@ def ingest_stream(
     def reject(row: RawRow, reason: str) -> None:
         rejection = Rejection(row.source, row.location, reason)
         summary.rejected += 1
-        summary.rejections.append(rejection)
+        if len(summary.rejections) < KEPT_REJECTIONS:
+            summary.rejections.append(rejection)
         on_reject(rejection)
 
     def batches() -> Iterator[list[tuple[RawRow, Prepared]]]:
