@@ -16,27 +16,6 @@ from django.conf import settings
 from incidents.ingest.readers import fast_json, json_kind
 from incidents.models import Alert, AlertStatus, Severity
 
-# Defender XDR providers and products: their alerts carry the XDR incident's id.
-DEFENDER_XDR_SOURCES = (
-    "MDATP",
-    "MicrosoftThreatProtection",
-    "OATP",
-    "MCAS",
-    "Azure Advanced Threat Protection",
-    "IPC",
-    "Microsoft 365 Defender",
-    "Microsoft Defender XDR",
-    "Microsoft Defender Advanced Threat Protection",
-    "Office 365 Advanced Threat Protection",
-    "Microsoft Cloud App Security",
-    "Azure Active Directory Identity Protection",
-    "Microsoft Defender for Identity",
-    "Microsoft Defender for Endpoint",
-    "Microsoft Defender for Office 365",
-    "Microsoft Defender for Cloud Apps",
-    "Microsoft Entra ID Protection",
-)
-
 # Lower-cased, without spaces → the model's value.
 _SEVERITIES = {choice.lower(): choice for choice in Severity.values}
 _STATUSES = {choice.lower(): choice for choice in AlertStatus.values}
@@ -429,7 +408,7 @@ _xdr_sources: tuple[object, frozenset[str]] = (None, frozenset())
 
 def _defender_xdr_sources() -> frozenset[str]:
     global _xdr_sources
-    names = getattr(settings, "TRIAGE_DEFENDER_XDR_SOURCES", DEFENDER_XDR_SOURCES)
+    names = settings.TRIAGE_DEFENDER_XDR_SOURCES
     if _xdr_sources[0] is not names:
         _xdr_sources = (names, frozenset(name.lower() for name in names))
     return _xdr_sources[1]

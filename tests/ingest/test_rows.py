@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from incidents.ingest.rows import DEFENDER_XDR_SOURCES, AlertRow, RowError, parse_row
+from incidents.ingest.rows import AlertRow, RowError, parse_row
 from incidents.models import AlertStatus, Severity
 
 ALERT_ID = "8f5fa0dd-7d2c-4ab8-a1b1-1a0b2b7e7a2f"
@@ -707,15 +707,6 @@ def test_the_defender_sources_come_from_the_setting(settings):
     assert (
         parse_row(row(ProviderName="MDATP", ExtendedProperties=extended)).provider_incident_id == ""
     )
-
-
-def test_without_the_setting_the_defender_sources_are_the_default(settings):
-    del settings.TRIAGE_DEFENDER_XDR_SOURCES
-
-    alert = parse_row(row(ProviderName="OATP", ExtendedProperties='{"IncidentId": 1}'))
-
-    assert alert.provider_incident_id == "1"
-    assert "OATP" in DEFENDER_XDR_SOURCES
 
 
 # --- anything else ----------------------------------------------------------------------
