@@ -26,7 +26,7 @@ a trailing dot on the DNS domain, SAM name vs UPN), as real data does. `labelled
 also yields which attack each row belongs to: the ground truth for correlation.
 
 The committed sample `samples/security_alerts.jsonl` is `write_sample(path)` with its
-defaults (300 rows, seed 1, from 2026-11-30 08:00 UTC). Regenerate it, from the repository
+defaults (300 rows, seed 1, from 2026-11-23 08:00 UTC). Regenerate it, from the repository
 root, with::
 
     .venv/bin/python manage.py shell -c "from incidents.ingest.samples import write_sample; \
@@ -47,7 +47,7 @@ from types import SimpleNamespace
 
 from incidents import demo_catalog as catalog
 
-DEFAULT_START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+DEFAULT_START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 # Share of the rows that re-send an earlier alert, and of the others that belong to attacks.
 UPDATE_SHARE = 0.03
 ATTACK_SHARE = 0.38
@@ -2085,7 +2085,7 @@ def labelled_rows(
 def generate_rows(
     count: int, *, seed: int = 1, start: datetime | None = None, hours: float = 72
 ) -> Iterator[dict]:
-    """`count` SecurityAlert rows over `hours` from `start` (default 2026-11-30 08:00 UTC).
+    """`count` SecurityAlert rows over `hours` from `start` (default 2026-11-23 08:00 UTC).
 
     The same arguments always give the same rows, in TimeGenerated order. Naive `start`
     is taken as UTC.

@@ -11,6 +11,7 @@ import pytest
 
 from incidents.ingest.samples import (
     COLUMNS,
+    DEFAULT_START,
     DEFENDER_PROVIDERS,
     JSON_COLUMNS,
     generate_rows,
@@ -92,7 +93,7 @@ def test_every_row_has_the_columns_with_their_types(rows):
 def test_rows_come_in_time_order_inside_the_window(rows):
     times = [row["TimeGenerated"] for row in rows]
     assert times == sorted(times)
-    start = datetime(2026, 11, 30, 8, tzinfo=UTC)
+    start = DEFAULT_START
     assert datetime.fromisoformat(times[0]) >= start
     assert (datetime.fromisoformat(times[-1]) - start).total_seconds() <= 72 * 3600
 
@@ -213,4 +214,4 @@ def test_the_committed_sample_is_what_write_sample_writes(tmp_path):
     )
     lines = SAMPLE.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 300
-    assert json.loads(lines[0])["TimeGenerated"].startswith("2026-11-30 ")
+    assert json.loads(lines[0])["TimeGenerated"].startswith("2026-11-23 ")
