@@ -122,6 +122,32 @@ def test_the_side_panel_shows_the_entitys_kind_identifier_and_properties(
     assert 'aria-current="true" title="ws-fin-1122.corp.contoso.com"' in html
 
 
+def test_the_panel_names_the_entities_an_entity_refers_to_by_identifier(
+    client, reader, workspace, incident
+):
+    # Ingestion keeps a process's host and image file as references to those entities.
+    process = EntityFactory(
+        workspace=workspace,
+        kind=EntityKind.PROCESS,
+        identifier="process:fqdn:ws-1.contoso.com|4242|2026-11-23t08:00:00",
+        properties={
+            "ProcessId": "4242",
+            "Host": {"Type": "host", "identifier": "fqdn:ws-1.contoso.com"},
+            "FileHashes": [
+                {"Type": "filehash", "identifier": "hash:sha1:aa"},
+                {"Type": "filehash", "identifier": "hash:md5:bb"},
+            ],
+        },
+    )
+    alert_in(incident).entities.add(process)
+    client.force_login(reader)
+
+    html = client.get(panel_url(incident, process)).content.decode()
+
+    assert "<dt>Host</dt><dd>fqdn:ws-1.contoso.com</dd>" in html
+    assert "<dt>FileHashes</dt><dd>hash:sha1:aa, hash:md5:bb</dd>" in html
+
+
 def test_the_timeline_lists_every_alert_of_the_entity_newest_first(
     client, responder, workspace, incident, host
 ):

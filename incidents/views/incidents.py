@@ -112,10 +112,19 @@ def _entities(request: WorkspaceRequest, incident: Incident) -> dict:
 
 
 def _properties(entity: Entity) -> list[tuple[str, str]]:
-    """The entity's raw properties as (name, text); nested values as compact JSON."""
+    """The entity's raw properties as (name, text); nested values as compact JSON, and
+    the entities it names (a process's host) by their identifiers."""
     # Properties come from ingestion and the admin as any JSON, not always an object.
     found = entity.properties if isinstance(entity.properties, dict) else {}
-    return [
-        (name, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
-        for name, value in found.items()
-    ]
+    return [(name, _property_text(value)) for name, value in found.items()]
+
+
+def _property_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    references = value if isinstance(value, list) else [value]
+    if references and all(
+        isinstance(r, dict) and r.keys() == {"Type", "identifier"} for r in references
+    ):
+        return ", ".join(str(r["identifier"]) for r in references)
+    return json.dumps(value, ensure_ascii=False)
