@@ -248,3 +248,27 @@ def test_quiet_with_verbosity_zero(workspace, tmp_path):
 
     assert (out, err) == ("", "")
     assert Alert.objects.count() == 1
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_progress_bar_in_bytes_of_the_files(workspace, tmp_path):
+    path = write_jsonl(tmp_path / "alerts.jsonl", [row(), row(), row()])
+    size = (tmp_path / "alerts.jsonl").stat().st_size
+    err = Terminal()
+
+    call_command("ingest_alerts", "--workspace", "soc", path, stdout=io.StringIO(), stderr=err)
+
+    assert f"100% {size:,}/{size:,} bytes" in err.getvalue()
+    assert err.getvalue().startswith("\r[")
+
+
+def test_no_progress_bar_when_not_on_a_terminal(workspace, tmp_path):
+    path = write_jsonl(tmp_path / "alerts.jsonl", [row()])
+
+    _, err = run("ingest_alerts", "--workspace", "soc", path)
+
+    assert "bytes" not in err

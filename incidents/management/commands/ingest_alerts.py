@@ -68,12 +68,10 @@ class Command(BaseCommand):
 
         def rows():
             for name in files:
-                stream = meter.open(name)
                 try:
-                    yield from read_rows(name, fmt, stdin=stream)
+                    yield from read_rows(name, fmt, stdin=meter.open(name))
                 finally:
-                    if stream is not sys.stdin.buffer:
-                        stream.close()
+                    meter.close()
 
         stream = rows()
         try:
@@ -135,12 +133,17 @@ class _Meter:
         self.current: BinaryIO | None = None
 
     def open(self, name: str) -> BinaryIO:
-        if self.current is not None and self.current is not sys.stdin.buffer:
-            self.finished += os.fstat(self.current.fileno()).st_size
         self.current = sys.stdin.buffer if name == "-" else open(name, "rb")  # noqa: SIM115
         return self.current
 
+    def close(self) -> None:
+        """The file being read is done with (closed unless it is standard input)."""
+        if self.current is not None and self.current is not sys.stdin.buffer:
+            self.finished += os.fstat(self.current.fileno()).st_size
+            self.current.close()
+        self.current = None
+
     def done(self) -> int:
-        if self.current is None or self.current is sys.stdin.buffer or self.current.closed:
+        if self.current is None or self.current is sys.stdin.buffer:
             return self.finished
         return self.finished + self.current.tell()
