@@ -4,6 +4,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import sys
 import uuid
 
@@ -272,3 +273,13 @@ def test_no_progress_bar_when_not_on_a_terminal(workspace, tmp_path):
     _, err = run("ingest_alerts", "--workspace", "soc", path)
 
     assert "bytes" not in err
+
+
+def test_bench_ingest_reports_speed_memory_and_queries_per_batch(db):
+    out, _ = run("bench_ingest", "--alerts", "60", "--batch-size", "20", "--seed", "5")
+
+    assert "ingesting 60 (seed 5)" in out
+    assert re.search(r"alerts/s; peak memory [\d,]+ MB; queries per batch: \d+( to \d+)?\.", out)
+    workspace = Workspace.objects.get(name__startswith="bench-")
+    assert workspace.alerts.count() > 50
+    assert not Alert.objects.filter(relations__isnull=True).exists()
