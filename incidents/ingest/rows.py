@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import orjson
 from django.conf import settings
 
 from incidents.ingest.readers import fast_json, json_kind
@@ -142,6 +143,7 @@ def parse_row(data: dict) -> AlertRow:
     """The row as an `AlertRow`; raises RowError naming the first column that is wrong."""
     if not isinstance(data, dict):
         raise RowError(f"expected a JSON object, got {json_kind(data)}")
+    _check_unicode(data)
     mapped: dict[str, object] = {}  # lower-cased name → value
     source_fields: dict[str, object] = {}
     for name, value in data.items():
@@ -221,6 +223,21 @@ def parse_row(data: dict) -> AlertRow:
 def _shown(value: str) -> str:
     """The value quoted for a message, cut when long."""
     return repr(value if len(value) <= 80 else value[:79] + "…")
+
+
+def _check_unicode(data: dict) -> None:
+    """Refuse text the database cannot store: a lone surrogate ("\\ud800"), which JSON
+    allows and UTF-8 does not. orjson checks the whole row in C; only what it refuses
+    (also numbers past 64 bits, which are fine) is looked at again."""
+    try:
+        orjson.dumps(data)
+    except orjson.JSONEncodeError:
+        try:
+            json.dumps(data, ensure_ascii=False, default=str).encode()
+        except UnicodeEncodeError:
+            raise RowError(
+                "holds text that is not valid Unicode (a lone surrogate such as \\ud800)"
+            ) from None
 
 
 def _text(value: object, column: str) -> str:

@@ -760,3 +760,16 @@ def test_any_row_becomes_an_alert_row_or_a_row_error(data, valid_core):
     assert isinstance(alert.entities, list)
     assert isinstance(alert.extended_properties, dict)
     json.dumps(alert.source_fields, allow_nan=False)
+
+
+def test_a_lone_surrogate_is_refused_before_the_database_sees_it():
+    data = json.loads('{"Description": "bad \\ud800 text"}')
+
+    with pytest.raises(RowError, match=r"holds text that is not valid Unicode"):
+        parse_row(row(**data))
+
+
+def test_a_number_past_64_bits_is_not_taken_for_bad_unicode():
+    alert = parse_row(row(ConfidenceScore=123456789012345678901234567890))
+
+    assert alert.source_fields["ConfidenceScore"] == 123456789012345678901234567890
