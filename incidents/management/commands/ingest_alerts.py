@@ -64,7 +64,8 @@ class Command(BaseCommand):
                 progress.update(meter.done())
 
         def on_reject(rejection: Rejection) -> None:
-            self.stderr.write(str(rejection))
+            # On a terminal, over the progress bar's line (it is drawn again after).
+            self.stderr.write(("\r\x1b[K" if progress else "") + str(rejection))
 
         def rows():
             for name in files:
@@ -97,7 +98,11 @@ class Command(BaseCommand):
         if verbosity > 0:
             self._report(summary)
         if summary.rejected:
-            kept = "nothing was imported (--strict)" if summary.rolled_back else "the rest was"
+            kept = (
+                "nothing was imported (--strict)"
+                if summary.rolled_back
+                else "the other rows were imported"
+            )
             raise CommandError(
                 f"{summary.rejected:,} row{'s' if summary.rejected != 1 else ''} rejected "
                 f"(listed above); {kept}.",
