@@ -2,7 +2,7 @@
 
 import io
 
-from django.db import IntegrityError, OperationalError
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
@@ -15,8 +15,7 @@ from incidents.api.errors import ApiError, bad_request, not_found
 from incidents.ingest.readers import read_rows
 from incidents.ingest.rows import RowError
 from incidents.ingest.store import Prepared, ingest_batch, prepare
-from incidents.ingest.stream import ATTEMPTS
-from incidents.models import Alert, Membership, Role, TokenScope, Via, Workspace
+from incidents.models import Membership, Role, TokenScope, Via, Workspace
 
 MAX_ROWS = 1000
 MAX_BYTES = 10 * 1024 * 1024
@@ -27,18 +26,17 @@ MAX_BYTES = 10 * 1024 * 1024
 def ingest_alerts(request: Request, workspace_name: str) -> Response:
     check_api_version(request)
     workspace = access_ingestion(request, workspace_name)
-    batch = check_rows(request, workspace)
+    batch, locations = check_rows(request)
     actor = Actor.for_user(request.user, via=Via.INGESTION)
-    for attempt in range(ATTEMPTS):
-        try:
-            result = ingest_batch(workspace, batch, actor=actor)
-            break
-        except (IntegrityError, OperationalError):
-            if attempt == ATTEMPTS - 1:
-                raise
+    with transaction.atomic():
+        result = ingest_batch(workspace, batch, actor=actor)
+        # Only the database knows a row whose alert id another workspace has: all or nothing.
+        if result.rejected:
+            transaction.set_rollback(True)
     if result.rejected:
-        # Only a race with another workspace gets here; nothing of this request was lost.
-        raise bad_request(next(iter(result.rejected.values())))
+        raise invalid_rows(
+            [_problem(i, locations[i], reason) for i, reason in sorted(result.rejected.items())]
+        )
     return Response(
         {
             "value": [
@@ -79,8 +77,9 @@ def access_ingestion(request: Request, name: str) -> Workspace:
     return membership.workspace
 
 
-def check_rows(request: Request, workspace: Workspace) -> list[Prepared]:
-    """Every row of the body, checked; any bad row refuses the whole request, naming each."""
+def check_rows(request: Request) -> tuple[list[Prepared], list[str]]:
+    """Every row of the body, checked, with where it was; any bad row refuses the whole
+    request, naming each."""
     stream = request.stream
     body = stream.read(MAX_BYTES + 1) if stream is not None else b""
     if len(body) > MAX_BYTES:
@@ -91,6 +90,7 @@ def check_rows(request: Request, workspace: Workspace) -> list[Prepared]:
         raise bad_request("The request body is empty: send a JSON array or JSON lines of rows.")
     fmt = "json" if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[") else "jsonl"
     batch: list[Prepared] = []
+    locations: list[str] = []
     problems: list[dict] = []
     for index, raw in enumerate(read_rows("-", fmt, stdin=io.BytesIO(body))):
         if index >= MAX_ROWS:
@@ -99,34 +99,26 @@ def check_rows(request: Request, workspace: Workspace) -> list[Prepared]:
         if reason is None:
             try:
                 batch.append(prepare(raw.data))
+                locations.append(raw.location)
             except RowError as error:
                 reason = str(error)
         if reason is not None:
             problems.append(_problem(index, raw.location, reason))
-    if not problems:
-        ids = {prepared.row.system_alert_id for prepared in batch}
-        foreign = set(
-            Alert.objects.filter(system_alert_id__in=ids)
-            .exclude(workspace=workspace)
-            .values_list("system_alert_id", flat=True)
-        )
-        for index, prepared in enumerate(batch):
-            if prepared.row.system_alert_id in foreign:
-                reason = (
-                    f"SystemAlertId {prepared.row.system_alert_id} already belongs to an alert "
-                    "of another workspace."
-                )
-                problems.append(_problem(index, "", reason))
     if problems:
-        raise ApiError(
-            400,
-            f"{len(problems):,} row{'s' if len(problems) != 1 else ''} of the request "
-            f"{'are' if len(problems) != 1 else 'is'} invalid; nothing was stored.",
-            details=problems,
-        )
+        raise invalid_rows(problems)
     if not batch:
         raise bad_request("The request holds no rows.")
-    return batch
+    return batch, locations
+
+
+def invalid_rows(problems: list[dict]) -> ApiError:
+    many = len(problems) != 1
+    return ApiError(
+        400,
+        f"{len(problems):,} row{'s' if many else ''} of the request "
+        f"{'are' if many else 'is'} invalid; nothing was stored.",
+        details=problems,
+    )
 
 
 def _problem(index: int, location: str, reason: str) -> dict:

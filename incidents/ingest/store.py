@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from incidents import bulk
@@ -23,6 +23,7 @@ from incidents.membership import Correlated, refresh_activity_times
 from incidents.models import Alert, Entity, EntityIdentifier, Incident, Relation, Workspace
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+ATTEMPTS = 3
 # pg_advisory_xact_lock's first key: "ingest" batches of one workspace run one at a time.
 INGEST_LOCK_CLASS = 0x74726167
 IDENTIFIER_LENGTH = Entity._meta.get_field("identifier").max_length
@@ -80,7 +81,22 @@ class _Seen:
 
 
 def ingest_batch(workspace: Workspace, batch: Sequence[Prepared], *, actor: Actor) -> BatchResult:
-    """Store `batch` in one transaction; each row's result is in the rows' order."""
+    """Store `batch` in one transaction; each row's result is in the rows' order.
+
+    A batch that lost a race (a deadlock, or an alert id another workspace took meanwhile)
+    changed nothing, and is tried again from the start.
+    """
+    attempt = 1
+    while True:
+        try:
+            return _ingest_once(workspace, batch, actor=actor)
+        except (IntegrityError, OperationalError):
+            if attempt == ATTEMPTS:
+                raise
+            attempt += 1
+
+
+def _ingest_once(workspace: Workspace, batch: Sequence[Prepared], *, actor: Actor) -> BatchResult:
     now = timezone.now()
     with transaction.atomic():
         _lock_ingestion(workspace)

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, reset_queries, transaction
+from django.db import reset_queries, transaction
 
 from incidents.activity import Actor
 from incidents.ingest.readers import RawRow
@@ -13,9 +13,6 @@ from incidents.ingest.store import CREATED, UNCHANGED, UPDATED, Prepared, ingest
 from incidents.models import Via, Workspace
 
 INGESTION = Actor.system("Ingestion", via=Via.INGESTION)
-# A batch that lost a race (a deadlock, or an alert id another workspace took meanwhile)
-# is tried again from the start; it changed nothing.
-ATTEMPTS = 3
 KEPT_REJECTIONS = 1000
 
 
@@ -118,13 +115,7 @@ def _store(
     summary: Summary,
     reject: Callable[[RawRow, str], None],
 ) -> None:
-    for attempt in range(ATTEMPTS):
-        try:
-            result = ingest_batch(workspace, [prepared for _, prepared in batch], actor=actor)
-            break
-        except (IntegrityError, OperationalError):
-            if attempt == ATTEMPTS - 1:
-                raise
+    result = ingest_batch(workspace, [prepared for _, prepared in batch], actor=actor)
     # With DEBUG on, Django keeps every query's SQL: big batches would pile up in memory.
     reset_queries()
     for index, reason in result.rejected.items():
