@@ -13,8 +13,9 @@ import pytest
 from django.db import OperationalError, connection
 from django.db.models import F
 
-from incidents import actions, membership
+from incidents import actions, activity, membership
 from incidents.errors import IncidentFull, InvalidChange, LastIncident, MembershipError
+from incidents.membership import move, relations
 from incidents.models import Alert, Incident, Relation
 from tests.factories import (
     IncidentFactory,
@@ -249,7 +250,7 @@ def test_adding_through_the_api_while_a_move_takes_the_same_incidents_does_not_d
         mover_waits.wait(10)
         return real_add_alerts(*args, **kwargs)
 
-    monkeypatch.setattr(membership, "add_alerts", add_alerts_after_the_mover_queued)
+    monkeypatch.setattr(relations, "add_alerts", add_alerts_after_the_mover_queued)
     results: dict[str, object] = {}
 
     def in_thread(name: str, job: Callable[[], object]) -> threading.Thread:
@@ -298,7 +299,7 @@ def _a_backend_waits_for_a_lock() -> bool:
 # --- (3) a failure half-way ------------------------------------------------
 
 
-@pytest.mark.parametrize("step", ["_recount", "_close_sole_alert_incidents"])
+@pytest.mark.parametrize("step", ["recount", "close_sole_alert_incidents"])
 @pytest.mark.parametrize("to_new_incident", [False, True])
 def test_a_failure_in_the_middle_of_a_move_leaves_the_database_exactly_as_before(
     step, to_new_incident, workspace, actor, monkeypatch
@@ -307,13 +308,13 @@ def test_a_failure_in_the_middle_of_a_move_leaves_the_database_exactly_as_before
     destination = incident_with_alerts(2, workspace=workspace)
     alerts = [r.alert for r in source.relations.select_related("alert")]
     before = snapshot()
-    real = getattr(membership, step)
+    real = getattr(move, step)
 
     def do_then_fail(*args, **kwargs):
         real(*args, **kwargs)
         raise RuntimeError("connection lost")
 
-    monkeypatch.setattr(membership, step, do_then_fail)
+    monkeypatch.setattr(move, step, do_then_fail)
 
     with pytest.raises(RuntimeError, match="connection lost"):
         membership.move_alerts(
@@ -337,7 +338,7 @@ def test_a_failure_while_writing_the_log_of_an_add_leaves_the_database_as_before
     def fail(entries):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(membership.activity, "write", fail)
+    monkeypatch.setattr(activity, "write", fail)
 
     with pytest.raises(RuntimeError, match="disk full"):
         membership.add_alerts(incident, [alert], actor=actor)

@@ -18,6 +18,7 @@ from incidents.errors import (
     ProviderManagedAdd,
     ProviderManagedRemove,
 )
+from incidents.membership import move
 from incidents.models import (
     ActivityKind,
     Alert,
@@ -631,12 +632,12 @@ def test_a_refused_move_to_a_new_incident_does_not_use_up_its_number(
 
 
 @pytest.mark.parametrize("to_new_incident", [False, True])
-@pytest.mark.parametrize("step", ["_recount", "_close_sole_alert_incidents"])
+@pytest.mark.parametrize("step", ["recount", "close_sole_alert_incidents"])
 def test_a_failure_in_the_middle_of_a_move_leaves_everything_as_it_was(
     step, to_new_incident, source, destination, actor, monkeypatch
 ):
     before = snapshot()
-    real = getattr(membership, step)
+    real = getattr(move, step)
 
     def do_then_fail(*args, **kwargs):
         real(*args, **kwargs)
@@ -644,7 +645,7 @@ def test_a_failure_in_the_middle_of_a_move_leaves_everything_as_it_was(
         assert snapshot() != before
         raise RuntimeError("connection lost")
 
-    monkeypatch.setattr(membership, step, do_then_fail)
+    monkeypatch.setattr(move, step, do_then_fail)
 
     with pytest.raises(RuntimeError, match="connection lost"):
         membership.move_alerts(

@@ -1,0 +1,235 @@
+"""What every membership change shares: locking in the global order, the rule checks,
+relating, recounting, closing an emptied incident."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from django.conf import settings
+from django.db.models import Count, F, Max, Min, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from incidents import activity
+from incidents.actions import close_locked
+from incidents.activity import Actor
+from incidents.errors import (
+    DifferentWorkspace,
+    IncidentFull,
+    IncidentNotFound,
+    ProviderManagedAdd,
+    ResourceNotFound,
+)
+from incidents.models import (
+    SEVERITY_ORDER,
+    ActivityKind,
+    Alert,
+    Classification,
+    Incident,
+    IncidentStatus,
+    Relation,
+    RelationReason,
+    Workspace,
+)
+from incidents.numbering import allocate_incident_numbers
+
+OtherIncident = Literal["keep", "close"]
+
+CLOSED_BY_MOVE_COMMENT = "Alert was added to another incident"
+TITLE_LENGTH = Incident._meta.get_field("title").max_length
+
+
+def max_alerts() -> int:
+    return settings.TRIAGE_MAX_ALERTS_PER_INCIDENT
+
+
+def is_provider_managed(alert: Alert, incident: Incident) -> bool:
+    """True when the incident's provider correlates the alert's provider or product itself."""
+    sources = settings.TRIAGE_SELF_CORRELATING_PROVIDERS.get(incident.provider_name)
+    if sources is None:
+        return False
+    names = {alert.provider_name.casefold(), alert.product_name.casefold()}
+    return any(source.casefold() in names for source in (incident.provider_name, *sources))
+
+
+def incident_title_for(alerts: Sequence[Alert]) -> str:
+    """The automatic title of an incident made from `alerts` (see `incidents.membership`)."""
+    ordered = sorted(alerts, key=lambda a: (a.start_time or a.time_generated, a.pk or 0))
+    names = list(dict.fromkeys(a.display_name.strip() or "Untitled alert" for a in ordered))
+    if len(names) == 1:
+        title = names[0] if len(ordered) == 1 else f"{names[0]} ({len(ordered)} alerts)"
+    elif len(names) == 2:
+        title = f"{names[0]} and {names[1]}"
+    else:
+        title = f"{names[0]}, {names[1]} and {len(names) - 2} more"
+    if len(title) > TITLE_LENGTH:
+        title = title[: TITLE_LENGTH - 1] + "…"
+    return title
+
+
+def highest_severity(alerts: Iterable[Alert]) -> str:
+    return min((a.severity for a in alerts), key=SEVERITY_ORDER.index)
+
+
+def lock_alerts(alerts: Sequence[Alert]) -> list[Alert]:
+    ids = sorted({a.pk for a in alerts})
+    locked = list(Alert.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    if len(locked) != len(ids):
+        found = {a.pk for a in locked}
+        gone = next(a for a in alerts if a.pk not in found)
+        raise ResourceNotFound(gone.system_alert_id)
+    return locked
+
+
+def lock_incidents(ids: Iterable[int]) -> dict[int, Incident]:
+    wanted = sorted(set(ids))
+    rows = Incident.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    locked = {incident.pk: incident for incident in rows}
+    if len(locked) != len(wanted):
+        raise IncidentNotFound()
+    return locked
+
+
+def memberships_of(alert_ids: Iterable[int]) -> dict[int, set[int]]:
+    """Alert id → the ids of the incidents it belongs to."""
+    found: dict[int, set[int]] = defaultdict(set)
+    rows = Relation.objects.filter(alert_id__in=list(alert_ids)).values_list(
+        "alert_id", "incident_id"
+    )
+    for alert_id, incident_id in rows:
+        found[alert_id].add(incident_id)
+    return found
+
+
+def recount(incidents: Iterable[Incident]) -> None:
+    """Recompute alert counts and activity times of locked incidents from their relations.
+
+    One UPDATE whatever the number of incidents (the database aggregates each one's
+    relations), then one read to show the objects the values written.
+    """
+    by_id = {i.pk: i for i in incidents}
+    if not by_id:
+        return
+    related = Relation.objects.filter(incident=OuterRef("pk"), alert__isnull=False).order_by()
+
+    def per_incident(aggregate):
+        return Subquery(related.values("incident").annotate(v=aggregate).values("v"))
+
+    now = timezone.now()
+    rows = Incident.objects.filter(pk__in=list(by_id))
+    rows.update(
+        alert_count=Coalesce(per_incident(Count("id")), 0),
+        # An emptied incident keeps the activity times it had.
+        first_activity_time=Coalesce(
+            per_incident(Min(Coalesce("alert__start_time", "alert__time_generated"))),
+            F("first_activity_time"),
+        ),
+        last_activity_time=Coalesce(
+            per_incident(Max(Coalesce("alert__end_time", "alert__time_generated"))),
+            F("last_activity_time"),
+        ),
+        modified=now,
+    )
+    for pk, count, first, last in rows.values_list(
+        "pk", "alert_count", "first_activity_time", "last_activity_time"
+    ):
+        incident = by_id[pk]
+        incident.alert_count, incident.modified = count, now
+        incident.first_activity_time, incident.last_activity_time = first, last
+
+
+def check_can_join(alerts: Sequence[Alert], incident: Incident, *, reason: str) -> None:
+    for alert in alerts:
+        if alert.workspace_id != incident.workspace_id:
+            raise DifferentWorkspace(alert, incident)
+    if reason != RelationReason.INGESTION:
+        for alert in alerts:
+            if is_provider_managed(alert, incident):
+                raise ProviderManagedAdd(alert, incident)
+
+
+def check_room(incident: Incident, adding: int) -> None:
+    limit = max_alerts()
+    if adding and incident.alert_count + adding > limit:
+        raise IncidentFull(incident, adding, limit)
+
+
+def relate(
+    incident: Incident,
+    alerts: Sequence[Alert],
+    *,
+    actor: Actor,
+    reason: str,
+    details: dict | None = None,
+    names: Sequence[str] | None = None,
+) -> list[Relation]:
+    return Relation.objects.bulk_create(
+        Relation(
+            incident=incident,
+            alert=alert,
+            name=names[i] if names else str(uuid.uuid4()),
+            reason=reason,
+            created_by=actor.user,
+            created_by_name="" if actor.user else actor.name,
+            details=details or {},
+        )
+        for i, alert in enumerate(alerts)
+    )
+
+
+def numbers(incidents: Iterable[Incident]) -> str:
+    return ", ".join(f"#{i.number}" for i in sorted(incidents, key=lambda i: i.number))
+
+
+def close_sole_alert_incidents(
+    incidents: Iterable[Incident], destination: Incident, *, actor: Actor
+) -> list[Incident]:
+    closed = []
+    for incident in sorted(incidents, key=lambda i: i.pk):
+        if incident.is_closed:
+            continue
+        close_locked(
+            incident,
+            classification=Classification.UNDETERMINED,
+            reason="",
+            comment=f"{CLOSED_BY_MOVE_COMMENT} #{destination.number}.",
+            actor=actor,
+        )
+        closed.append(incident)
+    return closed
+
+
+def new_incident(workspace: Workspace, alerts: Sequence[Alert], *, actor: Actor) -> Incident:
+    (number,) = allocate_incident_numbers(workspace)
+    incident = Incident.objects.create(
+        workspace=workspace,
+        number=number,
+        title=incident_title_for(alerts),
+        severity=highest_severity(alerts),
+        status=IncidentStatus.NEW,
+    )
+    activity.record(
+        incident,
+        actor,
+        ActivityKind.CREATED,
+        f"{actor.label} created the incident from {len(alerts)} "
+        f"alert{'s' if len(alerts) != 1 else ''}.",
+        details={"alerts": [str(a.system_alert_id) for a in alerts]},
+    )
+    return incident
+
+
+def sync(incident: Incident, locked: Incident) -> None:
+    """Show the caller's incident object the values written under the lock."""
+    for f in (
+        "alert_count",
+        "first_activity_time",
+        "last_activity_time",
+        "status",
+        "classification",
+        "classification_reason",
+        "classification_comment",
+        "closed",
+    ):
+        setattr(incident, f, getattr(locked, f))

@@ -1,0 +1,335 @@
+"""New incidents for new alerts: by hand, from imports, from ingestion and the rules."""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from incidents import activity, bulk
+from incidents.activity import Actor
+from incidents.errors import (
+    AlertAlreadyInIncident,
+    IncidentFull,
+)
+from incidents.membership.core import (
+    check_can_join,
+    check_room,
+    highest_severity,
+    incident_title_for,
+    lock_alerts,
+    lock_incidents,
+    max_alerts,
+    recount,
+    relate,
+)
+from incidents.models import (
+    ActivityEntry,
+    ActivityKind,
+    Alert,
+    Incident,
+    Relation,
+    RelationReason,
+    Workspace,
+)
+from incidents.numbering import allocate_incident_numbers
+
+
+def create_incident(
+    workspace: Workspace,
+    alerts: Sequence[Alert] = (),
+    *,
+    actor: Actor,
+    reason: str = RelationReason.INGESTION,
+    **fields,
+) -> Incident:
+    """A new incident holding `alerts` (which also stay in any incident they are in).
+
+    Ingestion and automation use it to give each new alert its first incident; analysts
+    use it to open an incident by hand. `fields` are the incident's own (title, …); a
+    missing title is made from the alerts' names.
+    """
+    with transaction.atomic():
+        locked_alerts = lock_alerts(alerts) if alerts else []
+        (number,) = allocate_incident_numbers(workspace)
+        if "title" not in fields:
+            fields["title"] = incident_title_for(locked_alerts) if alerts else "Untitled incident"
+        if "severity" not in fields and locked_alerts:
+            fields["severity"] = highest_severity(locked_alerts)
+        incident = Incident.objects.create(workspace=workspace, number=number, **fields)
+        check_can_join(locked_alerts, incident, reason=reason)
+        check_room(incident, len(locked_alerts))
+        activity.record(
+            incident,
+            actor,
+            ActivityKind.CREATED,
+            f"{actor.label} created the incident.",
+            details={"alerts": [str(a.system_alert_id) for a in locked_alerts]},
+        )
+        if locked_alerts:
+            relate(incident, locked_alerts, actor=actor, reason=reason)
+            activity.write(
+                activity.entry(
+                    incident,
+                    actor,
+                    ActivityKind.ALERT_CORRELATED,
+                    f"Alert “{alert.display_name}” was correlated with this incident by "
+                    f"{actor.label}.",
+                    details={"alert": str(alert.system_alert_id), "alert_name": alert.display_name},
+                )
+                for alert in locked_alerts
+            )
+            recount([incident])
+    return incident
+
+
+def import_incidents(
+    workspace: Workspace,
+    batch: Sequence[tuple[Incident, Sequence[Alert]]],
+    *,
+    actor: Actor,
+    batch_size: int = 2000,
+) -> list[Incident]:
+    """The bulk path for brand-new data (demo data, imports): save incidents with their alerts.
+
+    `batch` pairs unsaved incidents with saved alerts of `workspace`; an alert may appear
+    in several pairs. The rules are checked for the whole batch before anything is
+    written, so nothing is saved when one fails. Each incident gets its number, counts
+    and activity times, and each relation its "correlated" activity entry, timed at the
+    alert's generation time.
+    """
+    limit = max_alerts()
+    for incident, alerts in batch:
+        if incident.pk is not None:
+            raise ValueError("import_incidents saves new incidents only.")
+        if len(alerts) > limit:
+            raise IncidentFull(incident, len(alerts), limit)
+        seen: set[int] = set()
+        for alert in alerts:
+            if alert.pk in seen:
+                raise AlertAlreadyInIncident(alert, incident)
+            seen.add(alert.pk)
+        incident.workspace = workspace
+        check_can_join(alerts, incident, reason=RelationReason.INGESTION)
+    with transaction.atomic():
+        numbers = allocate_incident_numbers(workspace, len(batch)) if batch else range(0)
+        for number, (incident, alerts) in zip(numbers, batch, strict=True):
+            incident.number = number
+            incident.alert_count = len(alerts)
+            if alerts:
+                incident.first_activity_time = min(a.start_time or a.time_generated for a in alerts)
+                incident.last_activity_time = max(a.end_time or a.time_generated for a in alerts)
+        incidents = Incident.objects.bulk_create([i for i, _ in batch], batch_size=batch_size)
+        Relation.objects.bulk_create(
+            (
+                Relation(
+                    incident=incident,
+                    alert=alert,
+                    # Derived, so the same import names its relations the same way.
+                    name=str(uuid.uuid5(incident.uuid, str(alert.system_alert_id))),
+                    reason=RelationReason.INGESTION,
+                    created_by=actor.user,
+                    created_by_name="" if actor.user else actor.name,
+                    created=alert.time_generated,
+                )
+                for incident, alerts in batch
+                for alert in alerts
+            ),
+            batch_size=batch_size,
+        )
+        entries = []
+        for incident, alerts in batch:
+            created = activity.entry(
+                incident, actor, ActivityKind.CREATED, f"{actor.label} created the incident."
+            )
+            created.created = incident.created
+            entries.append(created)
+            for alert in alerts:
+                correlated = activity.entry(
+                    incident,
+                    actor,
+                    ActivityKind.ALERT_CORRELATED,
+                    f"Alert “{alert.display_name}” was correlated with this incident by "
+                    f"{actor.label}.",
+                    details={"alert": str(alert.system_alert_id), "alert_name": alert.display_name},
+                )
+                correlated.created = alert.time_generated
+                entries.append(correlated)
+        ActivityEntry.objects.bulk_create(entries, batch_size=batch_size)
+    return incidents
+
+
+@dataclass
+class Placement:
+    """Where new alerts go: into `incident`, or into a new incident made of `new_fields`."""
+
+    alerts: list[Alert]
+    incident: Incident | None = None
+    # The new incident's own fields (title, provider_name, …); a missing title or severity
+    # comes from the alerts.
+    new_fields: dict = field(default_factory=dict)
+    # Why, kept on each relation and activity entry: {"provider_incident_id": "384"}, a rule…
+    details: dict = field(default_factory=dict)
+    # The same in words, ending the activity entry: "Microsoft Defender XDR incident 384."
+    because: str = ""
+
+
+@dataclass
+class Correlated:
+    """Where `correlate_new_alerts` put the alerts."""
+
+    # Alert id → its incident.
+    incidents: dict[int, Incident] = field(default_factory=dict)
+    created: list[Incident] = field(default_factory=list)
+    # Alerts that joined an incident that existed before.
+    joined_existing: int = 0
+
+
+def correlate_new_alerts(
+    workspace: Workspace,
+    placements: Sequence[Placement],
+    *,
+    actor: Actor,
+    reason: str = RelationReason.INGESTION,
+) -> Correlated:
+    """Give new alerts their first incident, in bulk: the path of ingestion and the rules.
+
+    The alerts are new in the caller's transaction, so no one else can hold them: only the
+    existing destinations are locked (by id), then the number counter. A destination
+    without room for all its alerts is continued: the rest go into a new incident with its
+    title, severity and provider, which `continues` it, and both logs say so (Sentinel
+    does this silently). A constant number of queries, whatever the number of alerts.
+    """
+    result = Correlated()
+    if not placements:
+        return result
+    limit = max_alerts()
+    with transaction.atomic():
+        existing = {p.incident.pk for p in placements if p.incident is not None}
+        locked = lock_incidents(existing) if existing else {}
+        room = {pk: limit - incident.alert_count for pk, incident in locked.items()}
+        joins: list[tuple[Incident, list[Alert], Placement]] = []
+        # (new incident, its alerts, why, the incident it continues)
+        opens: list[tuple[Incident, list[Alert], Placement, Incident | None]] = []
+        for placement in placements:
+            alerts, previous = list(placement.alerts), None
+            fields = dict(placement.new_fields)
+            if placement.incident is not None:
+                previous = target = locked[placement.incident.pk]
+                check_can_join(alerts, target, reason=reason)
+                fit = max(room[target.pk], 0)
+                if fit and alerts:
+                    joins.append((target, alerts[:fit], placement))
+                    room[target.pk] -= len(alerts[:fit])
+                alerts = alerts[fit:]
+                fields = {
+                    f: getattr(target, f)
+                    for f in ("title", "severity", "provider_name", "provider_incident_id")
+                }
+            while alerts:
+                chunk, alerts = alerts[:limit], alerts[limit:]
+                incident = Incident(
+                    workspace=workspace,
+                    **{
+                        "title": incident_title_for(chunk),
+                        "severity": highest_severity(chunk),
+                        **fields,
+                    },
+                )
+                check_can_join(chunk, incident, reason=reason)
+                opens.append((incident, chunk, placement, previous))
+                previous = incident
+
+        numbers = allocate_incident_numbers(workspace, len(opens)) if opens else range(0)
+        for number, (incident, chunk, _, _) in zip(numbers, opens, strict=True):
+            incident.number = number
+            incident.alert_count = len(chunk)
+            incident.first_activity_time = min(a.start_time or a.time_generated for a in chunk)
+            incident.last_activity_time = max(a.end_time or a.time_generated for a in chunk)
+        bulk.insert([incident for incident, _, _, _ in opens])
+        continued = []
+        for incident, _, _, previous in opens:
+            if previous is not None:
+                incident.continues = previous
+                continued.append(incident)
+        if continued:
+            Incident.objects.bulk_update(continued, ["continues"])
+
+        relations, entries = [], []
+        for incident, _, _, previous in opens:
+            entries.append(_created_entry(incident, previous, actor=actor, limit=limit))
+            if previous is not None:
+                entries.append(
+                    activity.entry(
+                        previous,
+                        actor,
+                        ActivityKind.CONTINUED,
+                        f"Incident #{incident.number} continues this incident, which holds the "
+                        f"maximum of {limit} alerts: new alerts that belong here go there.",
+                        details={"continued_by": incident.number},
+                    )
+                )
+        for incident, alerts, placement in joins + [(i, a, p) for i, a, p, _ in opens]:
+            for alert in alerts:
+                relations.append(
+                    Relation(
+                        incident_id=incident.pk,
+                        alert_id=alert.pk,
+                        # Derived, so the same alert in the same incident is named alike.
+                        name=str(uuid.uuid5(incident.uuid, str(alert.system_alert_id))),
+                        reason=reason,
+                        created_by_id=actor.user.pk if actor.user else None,
+                        created_by_name="" if actor.user else actor.name,
+                        details=placement.details,
+                    )
+                )
+                message = (
+                    f"Alert “{alert.display_name}” was correlated with this incident by "
+                    f"{actor.label}."
+                )
+                entries.append(
+                    activity.entry(
+                        incident,
+                        actor,
+                        ActivityKind.ALERT_CORRELATED,
+                        f"{message} {placement.because}" if placement.because else message,
+                        details={
+                            "alert": str(alert.system_alert_id),
+                            "alert_name": alert.display_name,
+                            **placement.details,
+                        },
+                    )
+                )
+                result.incidents[alert.pk] = incident
+        bulk.insert(relations)
+        bulk.insert(entries)
+        if joins:
+            recount({incident.pk: incident for incident, _, _ in joins}.values())
+    result.created = [incident for incident, _, _, _ in opens]
+    result.joined_existing = sum(len(alerts) for _, alerts, _ in joins)
+    return result
+
+
+def _created_entry(
+    incident: Incident, previous: Incident | None, *, actor: Actor, limit: int
+) -> ActivityEntry:
+    if previous is None:
+        return activity.entry(
+            incident, actor, ActivityKind.CREATED, f"{actor.label} created the incident."
+        )
+    return activity.entry(
+        incident,
+        actor,
+        ActivityKind.CREATED,
+        f"{actor.label} created the incident to continue #{previous.number}, which holds the "
+        f"maximum of {limit} alerts.",
+        details={"continues": previous.number},
+    )
+
+
+def refresh_activity_times(incident_ids: Iterable[int]) -> None:
+    """Recompute the activity times of incidents whose alerts changed (a re-sent alert)."""
+    with transaction.atomic():
+        locked = lock_incidents(incident_ids)
+        if locked:
+            recount(locked.values())

@@ -1,0 +1,209 @@
+""" "Link alerts to another incident": alerts leave their incidents and join one."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from incidents import activity
+from incidents.actions import check_comment
+from incidents.activity import Actor
+from incidents.errors import (
+    AlertAlreadyInIncident,
+    AlertNotInIncident,
+    NothingToMove,
+    ProviderManagedRemove,
+)
+from incidents.membership.core import (
+    OtherIncident,
+    check_can_join,
+    check_room,
+    close_sole_alert_incidents,
+    is_provider_managed,
+    lock_alerts,
+    lock_incidents,
+    memberships_of,
+    new_incident,
+    numbers,
+    recount,
+    relate,
+    sync,
+)
+from incidents.models import (
+    ActivityKind,
+    Alert,
+    Incident,
+    IncidentStatus,
+    Relation,
+    RelationReason,
+    Workspace,
+)
+
+
+@dataclass
+class MoveResult:
+    destination: Incident
+    created: bool
+    moved: list[Alert]
+    # The moved alerts that were not in the destination before.
+    joined: list[Alert] = field(default_factory=list)
+    # Incident → the alerts that left it.
+    left: dict[Incident, list[Alert]] = field(default_factory=dict)
+    closed: list[Incident] = field(default_factory=list)
+
+
+def preview_move(alerts: Sequence[Alert], *, source: Incident | None) -> list[Incident]:
+    """Open incidents that moving `alerts` (out of `source`, or out of all) would leave empty:
+    the ones the "Keep" / "Close other incident" choice of `move_alerts` is about."""
+    rows = Relation.objects.filter(alert__in=alerts, incident__alert_count__lte=len(alerts))
+    if source is not None:
+        rows = rows.filter(incident=source)
+    leaving: dict[int, set[int]] = defaultdict(set)
+    for incident_id, alert_id in rows.values_list("incident_id", "alert_id"):
+        leaving[incident_id].add(alert_id)
+    candidates = Incident.objects.filter(pk__in=leaving).exclude(status=IncidentStatus.CLOSED)
+    return [i for i in candidates.order_by("number") if i.alert_count == len(leaving[i.pk])]
+
+
+def move_alerts(
+    alerts: Sequence[Alert],
+    *,
+    destination: Incident | None,
+    source: Incident | None = None,
+    actor: Actor,
+    comment: str = "",
+    emptied_incident: OtherIncident = "keep",
+    workspace: Workspace | None = None,
+) -> MoveResult:
+    """Link alerts to another incident ("Link alerts to another incident").
+
+    The alerts leave `source` (the incident they were selected in), or every incident
+    they belong to when `source` is None, and join `destination`, or a new incident
+    named after them when `destination` is None. A source left without alerts is kept
+    or closed as Undetermined, as `emptied_incident` says.
+    """
+    if not alerts:
+        raise NothingToMove("Select at least one alert.")
+    comment = check_comment(comment)
+    with transaction.atomic():
+        locked_alerts = lock_alerts(alerts)
+        memberships = memberships_of(a.pk for a in locked_alerts)
+        wanted = {i for ids in memberships.values() for i in ids}
+        if destination is not None:
+            wanted.add(destination.pk)
+        if source is not None:
+            wanted.add(source.pk)
+        locked = lock_incidents(wanted)
+
+        leaving: dict[int, list[int]] = {}  # alert id → incident ids it leaves
+        for alert in locked_alerts:
+            current = memberships.get(alert.pk, set())
+            if source is not None:
+                if source.pk not in current:
+                    raise AlertNotInIncident(alert, locked[source.pk])
+                leaving[alert.pk] = [source.pk]
+            else:
+                leaving[alert.pk] = sorted(current)
+            if destination is not None:
+                leaving[alert.pk] = [i for i in leaving[alert.pk] if i != destination.pk]
+
+        created = destination is None
+        if created:
+            target_workspace = workspace or locked_alerts[0].workspace
+            target = new_incident(target_workspace, locked_alerts, actor=actor)
+        else:
+            target = locked[destination.pk]
+
+        joining = [a for a in locked_alerts if target.pk not in memberships.get(a.pk, set())]
+        if not joining and not any(leaving.values()):
+            raise AlertAlreadyInIncident(locked_alerts[0], target)
+        check_can_join(joining, target, reason=RelationReason.MANUAL)
+        for alert in locked_alerts:
+            for incident_id in leaving[alert.pk]:
+                if is_provider_managed(alert, locked[incident_id]):
+                    raise ProviderManagedRemove(alert, locked[incident_id])
+        check_room(target, len(joining))
+
+        sources = {i for ids in leaving.values() for i in ids}
+        if sources:
+            # One query: an alert is in one of these sources only if it leaves it.
+            Relation.objects.filter(alert__in=locked_alerts, incident_id__in=sources).delete()
+        relate(
+            target,
+            joining,
+            actor=actor,
+            reason=RelationReason.MANUAL,
+            details={
+                "moved_from": {
+                    str(a.system_alert_id): [locked[i].number for i in leaving[a.pk]]
+                    for a in joining
+                },
+                "comment": comment,
+            },
+        )
+        left = _moved_activity(locked_alerts, joining, leaving, locked, target, actor, comment)
+        recount([target, *(locked[i] for i in sources)])
+
+        closed = []
+        if emptied_incident == "close":
+            emptied = [locked[i] for i in sources if locked[i].alert_count == 0]
+            closed = close_sole_alert_incidents(emptied, target, actor=actor)
+    if destination is not None:
+        sync(destination, target)
+    if source is not None:
+        sync(source, locked[source.pk])
+    return MoveResult(
+        destination=target,
+        created=created,
+        moved=locked_alerts,
+        joined=joining,
+        left=left,
+        closed=closed,
+    )
+
+
+def _moved_activity(
+    alerts: Sequence[Alert],
+    joining: Sequence[Alert],
+    leaving: dict[int, list[int]],
+    locked: dict[int, Incident],
+    target: Incident,
+    actor: Actor,
+    comment: str,
+) -> dict[Incident, list[Alert]]:
+    entries = []
+    left: dict[Incident, list[Alert]] = defaultdict(list)
+    for alert in alerts:
+        origins = [locked[i] for i in leaving[alert.pk]]
+        alert_details = {"alert": str(alert.system_alert_id), "alert_name": alert.display_name}
+        if alert in joining:
+            message = (
+                f"Alert “{alert.display_name}” was correlated with this incident by {actor.label}"
+            )
+            message += f", moved from {numbers(origins)}." if origins else "."
+            entries.append(
+                activity.entry(
+                    target,
+                    actor,
+                    ActivityKind.ALERT_MOVED_IN,
+                    message,
+                    comment=comment,
+                    details={**alert_details, "from": [i.number for i in origins]},
+                )
+            )
+        for origin in origins:
+            left[origin].append(alert)
+            entries.append(
+                activity.entry(
+                    origin,
+                    actor,
+                    ActivityKind.ALERT_MOVED_OUT,
+                    f"Alert “{alert.display_name}” was unlinked from this incident and linked "
+                    f"to #{target.number} by {actor.label}.",
+                    comment=comment,
+                    details={**alert_details, "to": target.number},
+                )
+            )
+    activity.write(entries)
+    return dict(left)
