@@ -119,7 +119,13 @@ def check_classification(classification: str, reason: str) -> tuple[str, str]:
 
 
 def close_locked(
-    locked: Incident, *, classification: str, reason: str, comment: str, actor: Actor
+    locked: Incident,
+    *,
+    classification: str,
+    reason: str,
+    comment: str,
+    actor: Actor,
+    details: dict | None = None,
 ) -> None:
     """Close an incident whose row the caller has locked (shared with the membership module)."""
     previous = locked.status
@@ -151,6 +157,7 @@ def close_locked(
             "from": previous,
             "classification": classification,
             "classification_reason": reason,
+            **(details or {}),
         },
     )
 
@@ -175,40 +182,53 @@ def close_incident(
     return _refresh(incident, locked)
 
 
+def reopen_locked(
+    locked: Incident,
+    *,
+    actor: Actor,
+    comment: str = "",
+    status: str = IncidentStatus.ACTIVE,
+    message: str = "",
+    details: dict | None = None,
+) -> None:
+    """Reopen an incident whose row the caller has locked (shared with the membership module)."""
+    previous = {
+        "classification": locked.classification,
+        "classification_reason": locked.classification_reason,
+        "classification_comment": locked.classification_comment,
+    }
+    locked.status = status
+    locked.classification = ""
+    locked.classification_reason = ""
+    locked.classification_comment = ""
+    locked.closed = None
+    locked.save(
+        update_fields=[
+            "status",
+            "classification",
+            "classification_reason",
+            "classification_comment",
+            "closed",
+            "modified",
+        ]
+    )
+    activity.record(
+        locked,
+        actor,
+        ActivityKind.REOPENED,
+        message or f"{actor.label} reopened the incident.",
+        comment=comment,
+        details={"previous": previous, **(details or {})},
+    )
+
+
 def reopen_incident(incident: Incident, *, actor: Actor, comment: str = "") -> Incident:
     comment = check_comment(comment)
     with transaction.atomic():
         locked = _lock(incident)
         if not locked.is_closed:
             raise InvalidChange(f"Incident #{locked.number} is not closed.")
-        previous = {
-            "classification": locked.classification,
-            "classification_reason": locked.classification_reason,
-            "classification_comment": locked.classification_comment,
-        }
-        locked.status = IncidentStatus.ACTIVE
-        locked.classification = ""
-        locked.classification_reason = ""
-        locked.classification_comment = ""
-        locked.closed = None
-        locked.save(
-            update_fields=[
-                "status",
-                "classification",
-                "classification_reason",
-                "classification_comment",
-                "closed",
-                "modified",
-            ]
-        )
-        activity.record(
-            locked,
-            actor,
-            ActivityKind.REOPENED,
-            f"{actor.label} reopened the incident.",
-            comment=comment,
-            details={"previous": previous},
-        )
+        reopen_locked(locked, actor=actor, comment=comment)
     return _refresh(incident, locked)
 
 

@@ -161,3 +161,79 @@ class NothingToMove(MembershipError):
 
 class InvalidChange(TriageError):
     """A triage action with values that do not fit (a reason that does not match, …)."""
+
+
+# --- merge ---------------------------------------------------------------------
+
+
+class MergeRefused(MembershipError):
+    """A merge the rules forbid; `message` and `user_message` are the same plain words."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+
+
+class MergeIntoItself(MergeRefused):
+    def __init__(self, incident: Incident):
+        super().__init__(f"Incident #{incident.number} cannot be merged into itself.")
+
+
+class MergeAcrossWorkspaces(MergeRefused):
+    def __init__(self, source: Incident, target: Incident):
+        super().__init__(
+            f"Incident #{source.number} is in another workspace than incident "
+            f"#{target.number}; only incidents of one workspace can be merged."
+        )
+
+
+class MergeTooLarge(MergeRefused):
+    status = 400
+
+    def __init__(self, target: Incident, total: int, limit: int):
+        super().__init__(
+            f"The merged incident #{target.number} would hold {total} alerts, more than the "
+            f"limit of {limit} alerts per incident. Merge fewer incidents at once, or first "
+            "link some alerts to another incident (split it)."
+        )
+
+
+class MergeProviderManaged(MergeRefused):
+    def __init__(self, incident: Incident):
+        provider = incident.provider_name
+        super().__init__(
+            f"Incident #{incident.number} is a {provider} incident: {provider} correlates its "
+            f"own alerts, so it cannot be merged here. Merge it in {provider} itself."
+        )
+
+
+class AlreadyMerged(MergeRefused):
+    def __init__(self, incident: Incident, into: Incident):
+        super().__init__(
+            f"Incident #{incident.number} was already merged into #{into.number}; "
+            f"use #{into.number} instead."
+        )
+
+
+class TooManySources(MergeRefused):
+    def __init__(self, count: int, limit: int):
+        super().__init__(
+            f"{count} incidents were chosen; at most {limit} can be merged into another at once."
+        )
+
+
+class NothingToMerge(MergeRefused):
+    def __init__(self):
+        super().__init__("Choose at least one incident to merge into another.")
+
+
+# --- undo ----------------------------------------------------------------------
+
+
+class UndoRefused(MembershipError):
+    """An undo that would not restore what was there; nothing was changed."""
+
+    status = 409
+    code = "Conflict"
+
+    def __init__(self, text: str):
+        super().__init__(text)

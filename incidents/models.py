@@ -186,6 +186,15 @@ class Incident(models.Model):
     continues = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="continued_by"
     )
+    # Set when the incident was merged into another one (`membership.merge_incidents`).
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_from",
+    )
     closed = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(default=timezone.now)
     modified = models.DateTimeField(auto_now=True)
@@ -429,6 +438,9 @@ class ActivityKind(models.TextChoices):
     CLOSED = "closed", "Closed"
     REOPENED = "reopened", "Reopened"
     CONTINUED = "continued", "Continued in another incident"
+    MERGED_IN = "merged_in", "Incident merged in"
+    MERGED_INTO = "merged_into", "Merged into another incident"
+    UNDONE = "undone", "Change undone"
 
 
 class ActivityQuerySet(models.QuerySet):
@@ -476,6 +488,42 @@ class ActivityEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The activity log is append-only.")
+
+
+class ChangeKind(models.TextChoices):
+    MOVE = "move", "Link alerts to another incident"
+    MERGE = "merge", "Merge incidents"
+    REMOVE = "remove", "Remove alert"
+
+
+class MembershipChange(models.Model):
+    """A membership change that can be undone, with what it did so its inverse can run.
+
+    Written and read by `incidents.membership.undo`; `data` holds the relations the change
+    deleted (whole rows) and created, the incidents it closed or created, and each alert's
+    incidents right after it, which is what an undo checks nothing has changed since.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=ChangeKind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    actor_name = models.CharField(max_length=200)
+    # "3 alerts linked to #40", for the undo's notification and activity entry.
+    summary = models.CharField(max_length=300)
+    incidents = models.ManyToManyField(Incident, related_name="membership_changes")
+    data = models.JSONField(default=dict)
+    created = models.DateTimeField(default=timezone.now)
+    undone = models.DateTimeField(null=True, blank=True)
+    undone_by_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return self.summary
 
 
 class TokenScope(models.TextChoices):

@@ -220,3 +220,9 @@ TRIAGE_SELF_CORRELATING_PROVIDERS = {"Microsoft Defender XDR": TRIAGE_DEFENDER_X
 
 # Rows ingested in one transaction by `ingest_alerts` (the API takes at most 1,000 a request).
 TRIAGE_INGEST_BATCH_SIZE = int(os.environ.get("TRIAGE_INGEST_BATCH_SIZE", "1000"))
+
+# How long a move, merge or remove can be undone, in minutes.
+TRIAGE_UNDO_MINUTES = int(os.environ.get("TRIAGE_UNDO_MINUTES", "15"))
+
+# The most incidents merged into another at once.
+TRIAGE_MAX_MERGE_SOURCES = 10

@@ -19,7 +19,9 @@ alerts' distinct display names in order of first appearance (earliest alert firs
 One name gives "<name>", or "<name> (N alerts)" when several alerts share it; two give
 "<A> and <B>"; more give "<A>, <B> and K more". Titles are cut to 256 characters.
 
-One module per operation over a shared core (`core`: locking, the rule checks, relating,
+Merges and undo keep the same rules: `merge` moves every alert of the merged incidents
+into the target, and `undo` inverts a move, merge or remove while nothing has changed
+since. One module per operation over a shared core (`core`: locking, the rule checks, relating,
 recounting); callers use this package's names: `membership.move_alerts(...)`.
 """
 
@@ -40,18 +42,24 @@ from incidents.membership.imports import (
     import_incidents,
     refresh_activity_times,
 )
+from incidents.membership.merge import MergePreview, MergeResult, merge_incidents, preview_merge
 from incidents.membership.move import MoveResult, move_alerts, preview_move
 from incidents.membership.relations import delete_relation, put_relation
-from incidents.membership.remove import preview_remove, remove_alert
+from incidents.membership.remove import RemoveResult, preview_remove, remove_alert
+from incidents.membership.undo import UndoResult, latest_undoable, undo_change, undo_refusal
 
 __all__ = [
     "CLOSED_BY_MOVE_COMMENT",
     "AddPreview",
     "AddResult",
     "Correlated",
+    "MergePreview",
+    "MergeResult",
     "MoveResult",
     "OtherIncident",
     "Placement",
+    "RemoveResult",
+    "UndoResult",
     "add_alerts",
     "correlate_new_alerts",
     "create_incident",
@@ -60,12 +68,17 @@ __all__ = [
     "import_incidents",
     "incident_title_for",
     "is_provider_managed",
+    "latest_undoable",
     "max_alerts",
+    "merge_incidents",
     "move_alerts",
     "preview_add",
+    "preview_merge",
     "preview_move",
     "preview_remove",
     "put_relation",
     "refresh_activity_times",
     "remove_alert",
+    "undo_change",
+    "undo_refusal",
 ]

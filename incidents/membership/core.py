@@ -183,7 +183,11 @@ def numbers(incidents: Iterable[Incident]) -> str:
 
 
 def close_sole_alert_incidents(
-    incidents: Iterable[Incident], destination: Incident, *, actor: Actor
+    incidents: Iterable[Incident],
+    destination: Incident,
+    *,
+    actor: Actor,
+    details: dict | None = None,
 ) -> list[Incident]:
     closed = []
     for incident in sorted(incidents, key=lambda i: i.pk):
@@ -195,12 +199,15 @@ def close_sole_alert_incidents(
             reason="",
             comment=f"{CLOSED_BY_MOVE_COMMENT} #{destination.number}.",
             actor=actor,
+            details=details,
         )
         closed.append(incident)
     return closed
 
 
-def new_incident(workspace: Workspace, alerts: Sequence[Alert], *, actor: Actor) -> Incident:
+def new_incident(
+    workspace: Workspace, alerts: Sequence[Alert], *, actor: Actor, details: dict | None = None
+) -> Incident:
     (number,) = allocate_incident_numbers(workspace)
     incident = Incident.objects.create(
         workspace=workspace,
@@ -215,21 +222,13 @@ def new_incident(workspace: Workspace, alerts: Sequence[Alert], *, actor: Actor)
         ActivityKind.CREATED,
         f"{actor.label} created the incident from {len(alerts)} "
         f"alert{'s' if len(alerts) != 1 else ''}.",
-        details={"alerts": [str(a.system_alert_id) for a in alerts]},
+        details={"alerts": [str(a.system_alert_id) for a in alerts], **(details or {})},
     )
     return incident
 
 
 def sync(incident: Incident, locked: Incident) -> None:
     """Show the caller's incident object the values written under the lock."""
-    for f in (
-        "alert_count",
-        "first_activity_time",
-        "last_activity_time",
-        "status",
-        "classification",
-        "classification_reason",
-        "classification_comment",
-        "closed",
-    ):
-        setattr(incident, f, getattr(locked, f))
+    for f in Incident._meta.concrete_fields:
+        # setattr, not __dict__: a changed foreign key must drop its cached object (owner).
+        setattr(incident, f.attname, getattr(locked, f.attname))

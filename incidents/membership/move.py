@@ -1,5 +1,6 @@
 """ "Link alerts to another incident": alerts leave their incidents and join one."""
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,11 +31,14 @@ from incidents.membership.core import (
     relate,
     sync,
 )
+from incidents.membership.undo import record, relation_rows
 from incidents.models import (
     ActivityKind,
     Alert,
+    ChangeKind,
     Incident,
     IncidentStatus,
+    MembershipChange,
     Relation,
     RelationReason,
     Workspace,
@@ -51,6 +55,8 @@ class MoveResult:
     # Incident → the alerts that left it.
     left: dict[Incident, list[Alert]] = field(default_factory=dict)
     closed: list[Incident] = field(default_factory=list)
+    # What undoes it (`membership.undo_change`).
+    change: MembershipChange | None = None
 
 
 def preview_move(alerts: Sequence[Alert], *, source: Incident | None) -> list[Incident]:
@@ -108,10 +114,12 @@ def move_alerts(
             if destination is not None:
                 leaving[alert.pk] = [i for i in leaving[alert.pk] if i != destination.pk]
 
+        uid = uuid.uuid4()
+        tag = {"change": str(uid)}
         created = destination is None
         if created:
             target_workspace = workspace or locked_alerts[0].workspace
-            target = new_incident(target_workspace, locked_alerts, actor=actor)
+            target = new_incident(target_workspace, locked_alerts, actor=actor, details=tag)
         else:
             target = locked[destination.pk]
 
@@ -126,9 +134,12 @@ def move_alerts(
         check_room(target, len(joining))
 
         sources = {i for ids in leaving.values() for i in ids}
+        removed = []
         if sources:
             # One query: an alert is in one of these sources only if it leaves it.
-            Relation.objects.filter(alert__in=locked_alerts, incident_id__in=sources).delete()
+            leaving_rows = Relation.objects.filter(alert__in=locked_alerts, incident_id__in=sources)
+            removed = relation_rows(leaving_rows)
+            leaving_rows.delete()
         relate(
             target,
             joining,
@@ -142,13 +153,31 @@ def move_alerts(
                 "comment": comment,
             },
         )
-        left = _moved_activity(locked_alerts, joining, leaving, locked, target, actor, comment)
+        left = _moved_activity(
+            locked_alerts, joining, leaving, locked, target, actor, comment, tag=tag
+        )
         recount([target, *(locked[i] for i in sources)])
 
         closed = []
         if emptied_incident == "close":
             emptied = [locked[i] for i in sources if locked[i].alert_count == 0]
-            closed = close_sole_alert_incidents(emptied, target, actor=actor)
+            was = {i.pk: i.status for i in emptied}
+            closed = close_sole_alert_incidents(emptied, target, actor=actor, details=tag)
+        change = record(
+            ChangeKind.MOVE,
+            uid=uid,
+            workspace_id=target.workspace_id,
+            actor=actor,
+            summary=_summary(locked_alerts, target, created),
+            removed=removed,
+            added=[(target.pk, a.pk) for a in joining],
+            after={
+                a.pk: (memberships.get(a.pk, set()) - set(leaving[a.pk])) | {target.pk}
+                for a in locked_alerts
+            },
+            closed=[(i, was[i.pk]) for i in closed],
+            created=target if created else None,
+        )
     if destination is not None:
         sync(destination, target)
     if source is not None:
@@ -160,6 +189,7 @@ def move_alerts(
         joined=joining,
         left=left,
         closed=closed,
+        change=change,
     )
 
 
@@ -171,6 +201,8 @@ def _moved_activity(
     target: Incident,
     actor: Actor,
     comment: str,
+    *,
+    tag: dict,
 ) -> dict[Incident, list[Alert]]:
     entries = []
     left: dict[Incident, list[Alert]] = defaultdict(list)
@@ -189,7 +221,7 @@ def _moved_activity(
                     ActivityKind.ALERT_MOVED_IN,
                     message,
                     comment=comment,
-                    details={**alert_details, "from": [i.number for i in origins]},
+                    details={**alert_details, "from": [i.number for i in origins], **tag},
                 )
             )
         for origin in origins:
@@ -202,8 +234,13 @@ def _moved_activity(
                     f"Alert “{alert.display_name}” was unlinked from this incident and linked "
                     f"to #{target.number} by {actor.label}.",
                     comment=comment,
-                    details={**alert_details, "to": target.number},
+                    details={**alert_details, "to": target.number, **tag},
                 )
             )
     activity.write(entries)
     return dict(left)
+
+
+def _summary(alerts: Sequence[Alert], target: Incident, created: bool) -> str:
+    what = f"Alert “{alerts[0].display_name}”" if len(alerts) == 1 else f"{len(alerts)} alerts"
+    return f"{what} linked to {'new incident ' if created else ''}#{target.number}"

@@ -1,5 +1,8 @@
 """Taking an alert out of one incident."""
 
+import uuid
+from dataclasses import dataclass
+
 from django.db import transaction
 
 from incidents import activity
@@ -20,10 +23,13 @@ from incidents.membership.core import (
     recount,
     sync,
 )
+from incidents.membership.undo import record, relation_rows
 from incidents.models import (
     ActivityKind,
     Alert,
+    ChangeKind,
     Incident,
+    MembershipChange,
     Relation,
 )
 
@@ -45,7 +51,19 @@ def remove_refusal(
     return None
 
 
-def remove_alert(incident: Incident, alert: Alert, *, actor: Actor, comment: str = "") -> None:
+@dataclass
+class RemoveResult:
+    incident: Incident
+    alert: Alert
+    # The incidents the alert stays in.
+    remains_in: list[Incident]
+    # What undoes it (`membership.undo_change`).
+    change: MembershipChange
+
+
+def remove_alert(
+    incident: Incident, alert: Alert, *, actor: Actor, comment: str = ""
+) -> RemoveResult:
     """Take an alert out of an incident; refused when it is the alert's last incident."""
     comment = check_comment(comment)
     with transaction.atomic():
@@ -55,7 +73,10 @@ def remove_alert(incident: Incident, alert: Alert, *, actor: Actor, comment: str
         refusal = remove_refusal(locked_alert, locked, memberships)
         if refusal is not None:
             raise refusal
-        Relation.objects.filter(incident=locked, alert=locked_alert).delete()
+        uid = uuid.uuid4()
+        relation = Relation.objects.filter(incident=locked, alert=locked_alert)
+        removed = relation_rows(relation)
+        relation.delete()
         others = list(Incident.objects.filter(pk__in=memberships - {locked.pk}))
         activity.record(
             locked,
@@ -68,7 +89,19 @@ def remove_alert(incident: Incident, alert: Alert, *, actor: Actor, comment: str
                 "alert": str(locked_alert.system_alert_id),
                 "alert_name": locked_alert.display_name,
                 "remains_in": sorted(i.number for i in others),
+                "change": str(uid),
             },
         )
         recount([locked])
+        change = record(
+            ChangeKind.REMOVE,
+            uid=uid,
+            workspace_id=locked.workspace_id,
+            actor=actor,
+            summary=f"Alert “{locked_alert.display_name}” removed from #{locked.number}",
+            removed=removed,
+            added=[],
+            after={locked_alert.pk: memberships - {locked.pk}},
+        )
     sync(incident, locked)
+    return RemoveResult(incident=incident, alert=locked_alert, remains_in=others, change=change)

@@ -1,0 +1,362 @@
+"""Merge incidents into one the analyst chooses, keeping everything of both sides.
+
+Every alert of the sources joins the target (an alert already there stays once), its
+relation keeping its reason, author, time and details plus where it came from. Each
+source is closed as Undetermined ("Merged into incident #N"), labelled `Merged` and points
+at the target; its comments are copied into the target with their author and time. The
+target takes the highest severity, the union of the labels and, when it has none, the
+first source's owner. Nothing is deleted: a source's page, URL and API id keep working.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from incidents import activity
+from incidents.actions import check_comment, close_locked
+from incidents.activity import Actor
+from incidents.errors import (
+    AlreadyMerged,
+    InvalidChange,
+    MergeAcrossWorkspaces,
+    MergeIntoItself,
+    MergeProviderManaged,
+    MergeRefused,
+    MergeTooLarge,
+    NothingToMerge,
+    TooManySources,
+)
+from incidents.membership.core import lock_incidents, max_alerts, memberships_of, recount, sync
+from incidents.membership.undo import MERGED_LABEL, record, relation_rows
+from incidents.models import (
+    SEVERITY_ORDER,
+    ActivityEntry,
+    ActivityKind,
+    Alert,
+    ChangeKind,
+    Classification,
+    Incident,
+    MembershipChange,
+    Relation,
+)
+
+MERGED_COMMENT = "Merged into incident #{number}."
+
+
+def max_sources() -> int:
+    return settings.TRIAGE_MAX_MERGE_SOURCES
+
+
+@dataclass
+class MergePreview:
+    """What `merge_incidents` would do now, or why it would refuse (no locks, no changes)."""
+
+    target: Incident
+    sources: list[Incident]
+    # Alerts that would join the target, and those already there (or in two sources).
+    joining: int
+    duplicates: int
+    # The target's alert count after the merge.
+    total: int
+    comments: int
+    refusal: MergeRefused | None = None
+    # Things worth knowing that do not stop the merge ("#20 is closed").
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MergeResult:
+    target: Incident
+    sources: list[Incident]
+    joined: list[Alert]
+    duplicates: int
+    comments: int
+    change: MembershipChange
+
+    @property
+    def message(self) -> str:
+        numbers = ", ".join(f"#{s.number}" for s in self.sources)
+        joined = len(self.joined)
+        return (
+            f"Merged {numbers} into incident #{self.target.number} “{self.target.title}”: "
+            f"{joined} alert{'s' if joined != 1 else ''} joined it."
+        )
+
+
+def _unique(sources: Sequence[Incident]) -> list[Incident]:
+    return list({s.pk: s for s in sources}.values())
+
+
+def _check_request(sources: Sequence[Incident], target: Incident, reason: str) -> None:
+    if not sources:
+        raise NothingToMerge()
+    if len(sources) > max_sources():
+        raise TooManySources(len(sources), max_sources())
+    if not reason.strip():
+        raise InvalidChange("Give a reason for the merge.")
+    for source in sources:
+        if source.pk == target.pk:
+            raise MergeIntoItself(target)
+
+
+def _check(
+    sources: Sequence[Incident],
+    target: Incident,
+    alert_ids: dict[int, list[int]],
+    merged_into: dict[int, Incident],
+) -> None:
+    """Refuse a merge the rules forbid."""
+    for incident in (target, *sources):
+        if incident.provider_name in settings.TRIAGE_SELF_CORRELATING_PROVIDERS:
+            raise MergeProviderManaged(incident)
+    for incident in (target, *sources):
+        if incident.merged_into_id is not None:
+            raise AlreadyMerged(incident, merged_into[incident.merged_into_id])
+    for source in sources:
+        if source.workspace_id != target.workspace_id:
+            raise MergeAcrossWorkspaces(source, target)
+    total = len({a for ids in alert_ids.values() for a in ids})
+    if total > max_alerts():
+        raise MergeTooLarge(target, total, max_alerts())
+
+
+def _alert_ids(incident_ids: Sequence[int]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {pk: [] for pk in incident_ids}
+    rows = Relation.objects.filter(incident_id__in=incident_ids, alert__isnull=False)
+    for incident_id, alert_id in rows.order_by("created", "id").values_list(
+        "incident_id", "alert_id"
+    ):
+        found[incident_id].append(alert_id)
+    return found
+
+
+def _merged_into(incidents: Sequence[Incident]) -> dict[int, Incident]:
+    return Incident.objects.in_bulk({i.merged_into_id for i in incidents if i.merged_into_id})
+
+
+def _comments(incidents: Sequence[Incident]):
+    return ActivityEntry.objects.filter(incident__in=incidents, kind=ActivityKind.COMMENT)
+
+
+def preview_merge(sources: Sequence[Incident], *, into: Incident) -> MergePreview:
+    """What merging `sources` into `into` would do, and any refusal, before Save."""
+    sources = _unique(sources)
+    ids = [into.pk, *(s.pk for s in sources if s.pk != into.pk)]
+    alert_ids = _alert_ids(ids)
+    target_alerts = set(alert_ids[into.pk])
+    source_alerts = [a for s in sources if s.pk != into.pk for a in alert_ids[s.pk]]
+    joining = set(source_alerts) - target_alerts
+    preview = MergePreview(
+        target=into,
+        sources=sources,
+        joining=len(joining),
+        duplicates=len(source_alerts) - len(joining),
+        total=len(target_alerts | joining),
+        comments=_comments([s for s in sources if s.pk != into.pk]).count(),
+    )
+    try:
+        _check_request(sources, into, "preview")
+        _check(sources, into, alert_ids, _merged_into([into, *sources]))
+    except MergeRefused as refusal:
+        preview.refusal = refusal
+    if into.is_closed:
+        preview.warnings.append(
+            f"Incident #{into.number} is closed: the merged alerts will be in a closed incident."
+        )
+    return preview
+
+
+class _SourcesChanged(Exception):
+    """Alerts joined a source between reading its alerts and locking it: lock them too."""
+
+
+def merge_incidents(
+    sources: Sequence[Incident], *, into: Incident, actor: Actor, reason: str
+) -> MergeResult:
+    """Merge `sources` into `into` (see the module's docstring). Atomic; refused as a whole."""
+    sources = _unique(sources)
+    _check_request(sources, into, reason)
+    reason = check_comment(reason, required=True)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                return _merge_locked(sources, into, actor=actor, reason=reason)
+        except _SourcesChanged:
+            continue  # The savepoint's rollback released the locks: take them again.
+    raise InvalidChange("The incidents kept changing while merging them; try again.")
+
+
+def _merge_locked(
+    sources: list[Incident], into: Incident, *, actor: Actor, reason: str
+) -> MergeResult:
+    source_ids = [s.pk for s in sources]
+    before = _alert_ids(source_ids)
+    wanted = sorted({a for ids in before.values() for a in ids})
+    alerts = {a.pk: a for a in Alert.objects.select_for_update().filter(pk__in=wanted)}
+    locked = lock_incidents([into.pk, *source_ids])
+    alert_ids = _alert_ids([into.pk, *source_ids])
+    if any(a not in alerts for pk in source_ids for a in alert_ids[pk]):
+        raise _SourcesChanged()
+    target = locked[into.pk]
+    locked_sources = [locked[pk] for pk in source_ids]
+    _check(locked_sources, target, alert_ids, _merged_into(locked.values()))
+
+    uid = uuid.uuid4()
+    tag = {"change": str(uid)}
+    rows = relation_rows(Relation.objects.filter(incident_id__in=source_ids, alert__isnull=False))
+    Relation.objects.filter(incident_id__in=source_ids, alert__isnull=False).delete()
+    present = set(alert_ids[target.pk])
+    numbers = {s.pk: s.number for s in locked_sources}
+    joined_rows = []
+    for row in sorted(rows, key=lambda r: (source_ids.index(r["incident"]), r["created"])):
+        if row["alert"] not in present:
+            present.add(row["alert"])
+            joined_rows.append(row)
+    Relation.objects.bulk_create(
+        Relation(
+            incident=target,
+            alert_id=row["alert"],
+            # A fresh name: the source's may be taken in the target, and the source keeps it.
+            name=str(uuid.uuid5(target.uuid, f"{row['incident']}:{row['name']}")),
+            reason=row["reason"],
+            details={**row["details"], "merged_from": numbers[row["incident"]]},
+            created_by_id=row["created_by"],
+            created_by_name=row["created_by_name"],
+            created=datetime.fromisoformat(row["created"]),
+        )
+        for row in joined_rows
+    )
+    copied = _copy_comments(locked_sources, target, uid)
+
+    target_before = _target_fields(target)
+    owners = [s.owner_id for s in locked_sources if s.owner_id]
+    if target.owner_id is None and owners:
+        target.owner_id = owners[0]
+    target.severity = min(
+        (target.severity, *(s.severity for s in locked_sources)), key=SEVERITY_ORDER.index
+    )
+    target.labels = list(
+        dict.fromkeys([*target.labels, *(label for s in locked_sources for label in s.labels)])
+    )
+    target.save(update_fields=["owner", "severity", "labels", "modified"])
+
+    entries, labelled = [], []
+    for source in locked_sources:
+        moved = sum(1 for r in rows if r["incident"] == source.pk)
+        comments = copied.get(source.pk, 0)
+        summary = f"{_count(moved, 'alert')}, {_count(comments, 'comment')}"
+        entries.append(
+            activity.entry(
+                target,
+                actor,
+                ActivityKind.MERGED_IN,
+                f"Incident #{source.number} was merged into this incident by {actor.label}: "
+                f"{summary}.",
+                comment=reason,
+                details={**tag, "source": source.number, "alerts": moved, "comments": comments},
+            )
+        )
+        entries.append(
+            activity.entry(
+                source,
+                actor,
+                ActivityKind.MERGED_INTO,
+                f"{actor.label} merged this incident into #{target.number}: {summary} went there.",
+                comment=reason,
+                details={**tag, "target": target.number, "alerts": moved, "comments": comments},
+            )
+        )
+    activity.write(entries)
+    closed = []
+    for source in locked_sources:
+        if not source.is_closed:
+            closed.append((source, source.status))
+            close_locked(
+                source,
+                classification=Classification.UNDETERMINED,
+                reason="",
+                comment=MERGED_COMMENT.format(number=target.number),
+                actor=actor,
+                details=tag,
+            )
+        if MERGED_LABEL not in source.labels:
+            source.labels = [*source.labels, MERGED_LABEL]
+            labelled.append(source.pk)
+        source.merged_into = target
+        source.save(update_fields=["labels", "merged_into", "modified"])
+    recount([target, *locked_sources])
+
+    sources_text = ", ".join(f"#{s.number}" for s in locked_sources)
+    change = record(
+        ChangeKind.MERGE,
+        uid=uid,
+        workspace_id=target.workspace_id,
+        actor=actor,
+        summary=f"{sources_text} merged into #{target.number}",
+        removed=rows,
+        added=[(target.pk, row["alert"]) for row in joined_rows],
+        after=memberships_of(alerts),
+        closed=closed,
+        merge={
+            "into": target.pk,
+            "sources": source_ids,
+            "labelled": labelled,
+            "target_before": target_before,
+            "target_after": _target_fields(target),
+        },
+    )
+    sync(into, target)
+    for source, original in zip(locked_sources, sources, strict=True):
+        sync(original, source)
+    return MergeResult(
+        target=target,
+        sources=locked_sources,
+        joined=[alerts[row["alert"]] for row in joined_rows],
+        duplicates=len(rows) - len(joined_rows),
+        comments=sum(copied.values()),
+        change=change,
+    )
+
+
+def _copy_comments(sources: list[Incident], target: Incident, uid: uuid.UUID) -> dict[int, int]:
+    """Copy the sources' comments into the target, each once: source id → how many."""
+    present = {d.get("comment_id") for d in _comments([target]).values_list("details", flat=True)}
+    copies, counts = [], {}
+    for entry in _comments(sources).select_related("incident").order_by("created", "id"):
+        origin = entry.details.get("copied_from", {}).get("incident", entry.incident.number)
+        comment_id = str(uuid.uuid5(target.uuid, str(entry.details.get("comment_id", entry.pk))))
+        if comment_id in present:
+            continue
+        present.add(comment_id)
+        copies.append(
+            ActivityEntry(
+                incident=target,
+                actor_id=entry.actor_id,
+                actor_name=entry.actor_name,
+                via=entry.via,
+                kind=ActivityKind.COMMENT,
+                message=f"{entry.actor_name} commented on #{origin}.",
+                comment=entry.comment,
+                details={
+                    "comment_id": comment_id,
+                    "copied_from": {"incident": origin, "entry": entry.pk},
+                    "change": str(uid),
+                },
+                created=entry.created,
+            )
+        )
+        counts[entry.incident_id] = counts.get(entry.incident_id, 0) + 1
+    activity.write(copies)
+    return counts
+
+
+def _target_fields(target: Incident) -> dict:
+    return {"owner_id": target.owner_id, "severity": target.severity, "labels": target.labels}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
