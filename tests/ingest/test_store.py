@@ -85,6 +85,18 @@ def test_every_column_is_kept_on_the_alert(workspace):
     assert alert.provider_alert_id == data["VendorOriginalId"]
 
 
+def test_json_values_are_kept_as_given_however_they_are_written_out(workspace):
+    # orjson refuses integers past 64 bits, so they take the standard library's way.
+    properties = {"Huge": 2**70, "Name": "Øresund 東京 🛡", "Nested": {"List": [1, 2.5, None]}}
+    data = row(ExtendedProperties=properties, ConfidenceScore=-(2**65))
+
+    ingest(workspace, data)
+
+    alert = Alert.objects.get(system_alert_id=data["SystemAlertId"])
+    assert alert.extended_properties == properties
+    assert alert.source_fields["ConfidenceScore"] == -(2**65)
+
+
 def test_the_alerts_entities_are_linked(workspace):
     data = row()
 
