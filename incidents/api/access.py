@@ -3,6 +3,7 @@
 import re
 import uuid
 
+from django.conf import settings
 from rest_framework.request import Request
 
 from incidents.activity import Actor
@@ -21,12 +22,20 @@ from incidents.models import (
 API_VERSIONS = ("2022-07-01-preview", "2023-02-01", "2024-03-01")
 INCIDENT_NOT_FOUND = "Incident doesn’t exist."
 NAME = re.compile(r"^[\w.\-]{1,256}$")
-RESOURCE_ID = re.compile(
+WORKSPACE_ID = (
     r"^/subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<group>[^/]+)"
     r"/providers/Microsoft\.OperationalInsights/workspaces/(?P<workspace>[^/]+)"
-    r"/providers/Microsoft\.SecurityInsights/(?P<kind>entities|bookmarks)/(?P<key>[^/]+)$",
+)
+RESOURCE_ID = re.compile(
+    WORKSPACE_ID
+    + r"/providers/Microsoft\.SecurityInsights/(?P<kind>entities|bookmarks)/(?P<key>[^/]+)$",
     re.IGNORECASE,
 )
+INCIDENT_ID = re.compile(
+    WORKSPACE_ID + r"/providers/Microsoft\.SecurityInsights/incidents/(?P<key>[^/]+)$",
+    re.IGNORECASE,
+)
+MERGE_BODY = '{"properties": {"sourceIncidentIds": ["{incidentId}", …], "reason": "…"}}'
 
 
 def _has_nul(value: object) -> bool:
@@ -200,3 +209,61 @@ def related_resource(request: Request) -> Alert | Bookmark:
     if resource is None:
         raise missing from None
     return resource
+
+
+def _in_workspace(match: re.Match, workspace: Workspace) -> bool:
+    return (
+        match["subscription"].lower() == str(workspace.subscription_id)
+        and match["group"].lower() == workspace.resource_group.lower()
+        and match["workspace"] == workspace.name
+    )
+
+
+def _incident_key(value: object, index: int, workspace: Workspace) -> uuid.UUID | None:
+    """The uuid an entry of `sourceIncidentIds` names: a bare uuid or an incident's resource
+    id; None for a resource id of another workspace, which is as unknown as a missing one."""
+    field = f"properties.sourceIncidentIds[{index}]"
+    text = value.strip() if isinstance(value, str) else ""
+    match = INCIDENT_ID.match(text)
+    try:
+        key = uuid.UUID(match["key"] if match else text)
+    except ValueError:
+        raise bad_request(
+            f"{field} {value!r} is not an incident id: give the incident's uuid (its name) "
+            "or its resource id (…/providers/Microsoft.SecurityInsights/incidents/{incidentId})."
+        ) from None
+    if match and not _in_workspace(match, workspace):
+        return None
+    return key
+
+
+def merge_request(request: Request, workspace: Workspace) -> tuple[list[Incident], str]:
+    """The incidents of the path's workspace that `properties.sourceIncidentIds` names, in
+    its order, and `properties.reason`. Another workspace's incidents do not exist here."""
+    properties = body_properties(request, MERGE_BODY)
+    raw = properties.get("sourceIncidentIds")
+    limit = settings.TRIAGE_MAX_MERGE_SOURCES
+    if not isinstance(raw, list) or not raw:
+        raise bad_request(
+            f"properties.sourceIncidentIds is required: a list of 1 to {limit} ids of the "
+            "incidents to merge into this one."
+        )
+    if len(raw) > limit:
+        raise bad_request(
+            f"properties.sourceIncidentIds lists {len(raw)} incidents; at most {limit} can be "
+            "merged into another at once."
+        )
+    keys = [_incident_key(value, i, workspace) for i, value in enumerate(raw)]
+    reason = properties.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise bad_request(
+            "properties.reason is required: why these incidents belong together. It is "
+            "written to the activity of every incident merged."
+        )
+    found = Incident.objects.filter(workspace=workspace, uuid__in={k for k in keys if k})
+    by_key = {incident.uuid: incident for incident in found}
+    missing = [value for value, key in zip(raw, keys, strict=True) if key not in by_key]
+    if missing:
+        names = ", ".join(f"'{value}'" for value in dict.fromkeys(missing))
+        raise not_found(f"Incident doesn’t exist: {names} (properties.sourceIncidentIds).")
+    return list({key: by_key[key] for key in keys}.values()), reason

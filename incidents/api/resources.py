@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from rest_framework.request import Request
 
 from incidents.models import (
@@ -68,7 +68,11 @@ def workspace_id(workspace: Workspace) -> str:
 
 
 def incident_id(incident: Incident, workspace: Workspace) -> str:
-    return f"{workspace.resource_id}/{INSIGHTS}/incidents/{incident.uuid}"
+    return incident_key_id(incident.uuid, workspace)
+
+
+def incident_key_id(key: uuid.UUID, workspace: Workspace) -> str:
+    return f"{workspace.resource_id}/{INSIGHTS}/incidents/{key}"
 
 
 def alert_resource_id(alert: Alert, workspace: Workspace) -> str:
@@ -137,7 +141,9 @@ def _owner(incident: Incident) -> dict:
 
 
 def incident_extras(incidents: Iterable[Incident]) -> dict[int, dict]:
-    """`additionalData` for a page of incidents, in a constant number of queries."""
+    """`additionalData` and the merge links of a page of incidents, in a constant number of
+    queries."""
+    incidents = list(incidents)
     ids = [i.pk for i in incidents]
     extras: dict[int, dict] = {
         pk: {
@@ -146,9 +152,25 @@ def incident_extras(incidents: Iterable[Incident]) -> dict[int, dict]:
             "products": set(),
             "tactics": set(),
             "techniques": set(),
+            "merged_into": None,
+            "merged_from": [],
         }
         for pk in ids
     }
+    targets = {i.pk: i.merged_into_id for i in incidents if i.merged_into_id}
+    # Merges stay inside a workspace, so the uuids are enough to name the incidents.
+    links = (
+        Incident.objects.filter(Q(merged_into_id__in=ids) | Q(pk__in=targets.values()))
+        .order_by("number")
+        .values_list("pk", "uuid", "merged_into_id")
+    )
+    uuids = {}
+    for pk, key, into in links:
+        uuids[pk] = key
+        if into in extras:
+            extras[into]["merged_from"].append(key)
+    for pk, target in targets.items():
+        extras[pk]["merged_into"] = uuids.get(target)
     bookmarks = (
         Relation.objects.filter(incident_id__in=ids, bookmark__isnull=False)
         .values("incident_id")
@@ -204,6 +226,10 @@ def incident_resource(
             "createdTimeUtc": utc(incident.created),
             "lastModifiedTimeUtc": utc(incident.modified),
             "relatedAnalyticRuleIds": [],
+            "mergedInto": (
+                incident_key_id(extra["merged_into"], workspace) if extra["merged_into"] else None
+            ),
+            "mergedIncidentIds": [incident_key_id(k, workspace) for k in extra["merged_from"]],
             "additionalData": {
                 "alertsCount": incident.alert_count,
                 "bookmarksCount": extra["bookmarks"],

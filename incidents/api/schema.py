@@ -101,6 +101,16 @@ class IncidentProperties(serializers.Serializer):
     createdTimeUtc = serializers.DateTimeField()
     lastModifiedTimeUtc = serializers.DateTimeField()
     relatedAnalyticRuleIds = serializers.ListField(child=serializers.CharField())
+    mergedInto = serializers.CharField(
+        allow_null=True,
+        help_text="Triage extension: the resource id of the incident this one was merged "
+        "into (it is then Closed, labelled Merged), or null.",
+    )
+    mergedIncidentIds = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Triage extension: the resource ids of the incidents merged into this one, "
+        "by incident number.",
+    )
     additionalData = IncidentAdditionalData()
 
 
@@ -201,6 +211,24 @@ class CommentBodyProperties(serializers.Serializer):
 
 class CommentBody(serializers.Serializer):
     properties = CommentBodyProperties()
+
+
+class MergeBodyProperties(serializers.Serializer):
+    sourceIncidentIds = serializers.ListField(
+        child=serializers.CharField(),
+        min_length=1,
+        max_length=10,
+        help_text="The incidents to merge into the one in the path: their ids (uuids, the "
+        "incident's `name`) or resource ids (.../providers/Microsoft.SecurityInsights/"
+        "incidents/{incidentId}), of the same workspace.",
+    )
+    reason = serializers.CharField(
+        help_text="Why they belong together; written to every merged incident's activity."
+    )
+
+
+class MergeBody(serializers.Serializer):
+    properties = MergeBodyProperties()
 
 
 class WorkspaceProperties(serializers.Serializer):
@@ -400,6 +428,30 @@ COMMENT_PUT = {
         **errors(403, 404, 409),
     },
     "tags": ["Comments"],
+}
+INCIDENT_MERGE = {
+    "operation_id": "Incidents_Merge",
+    "summary": "Merge incidents into this one (Triage extension)",
+    "description": (
+        "Every alert of the source incidents joins this (target) incident, an alert already "
+        "there staying once; their comments are copied here with their author and time; the "
+        "target takes the highest severity and the union of the labels. Each source is "
+        "closed as Undetermined, labelled `Merged`, and keeps working in the API with "
+        "`properties.mergedInto` naming the target. All or nothing: a refusal (a source that "
+        "is the target, a Defender XDR incident, more than the alert cap in the result, an "
+        "incident already merged) changes nothing. Sending the same request again is refused "
+        "with a 400 (the sources were already merged) and changes nothing. Answers with the "
+        "target as `GET incidents/{incidentId}` does; its `properties.mergedIncidentIds` "
+        "lists every incident merged into it, these sources included. Needs a responder's "
+        "token."
+    ),
+    "parameters": [API_VERSION],
+    "request": MergeBody,
+    "responses": {
+        200: OpenApiResponse(Incident, description="Merged: the target incident."),
+        **errors(403, 404),
+    },
+    "tags": ["Incidents"],
 }
 INGEST = {
     "operation_id": "Alerts_Ingest",

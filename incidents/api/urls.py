@@ -13,6 +13,7 @@ sentinel = [
     path(INCIDENT, views.incident_detail, name="incident"),
     path(f"{INCIDENT}/relations", views.relation_list, name="relation_list"),
     path(f"{INCIDENT}/relations/<str:relation_name>", views.relation_detail, name="relation"),
+    path(f"{INCIDENT}/merge", views.incident_merge, name="incident_merge"),
     path(f"{INCIDENT}/alerts", views.incident_alerts, name="incident_alerts"),
     path(f"{INCIDENT}/entities", views.incident_entities, name="incident_entities"),
     path(f"{INCIDENT}/comments", views.comment_list, name="comment_list"),

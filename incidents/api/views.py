@@ -15,6 +15,7 @@ from incidents.api.access import (
     check_api_version,
     check_name,
     check_token_scope,
+    merge_request,
     related_resource,
 )
 from incidents.api.errors import ApiError, bad_request, not_found
@@ -160,6 +161,16 @@ def relation_detail(request: Request, relation_name: str, **path: str) -> Respon
     if relation is None:
         raise not_found(f"Relation '{name}' does not exist in incident {incident.uuid}.")
     return Response(relation_resource(relation, incident, workspace))
+
+
+@extend_schema(**schema.INCIDENT_MERGE)
+@api_view(["POST"])
+def incident_merge(request: Request, **path: str) -> Response:
+    workspace, target, actor = access_incident(request, path, write=True)
+    sources, reason = merge_request(request, workspace)
+    membership.merge_incidents(sources, into=target, actor=actor, reason=reason)
+    extras = incident_extras([target])
+    return Response(incident_resource(target, workspace, extras[target.pk], request))
 
 
 @extend_schema(**schema.INCIDENT_ALERTS)

@@ -36,6 +36,8 @@ def test_an_incident_looks_like_sentinels(api, incident, workspace):
     assert properties["owner"]["userPrincipalName"] == "responder"
     assert properties["labels"] == [{"labelName": "ransomware", "labelType": "User"}]
     assert properties["providerName"] == "Microsoft Sentinel"
+    assert properties["mergedInto"] is None
+    assert properties["mergedIncidentIds"] == []
     assert properties["additionalData"] == {
         "alertsCount": 2,
         "bookmarksCount": 0,
