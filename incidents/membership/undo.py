@@ -143,14 +143,11 @@ def undo_refusal(change: MembershipChange) -> str | None:
 
 def latest_undoable(incident: Incident) -> MembershipChange | None:
     """The most recent change touching `incident` that can still be undone."""
-    change = (
-        incident.membership_changes.filter(
-            undone__isnull=True, created__gte=timezone.now() - window()
-        )
-        .order_by("-created", "-id")
-        .first()
-    )
-    return change if change is not None and undo_refusal(change) is None else None
+    recent = incident.membership_changes.filter(
+        undone__isnull=True, created__gte=timezone.now() - window()
+    ).order_by("-created", "-id")
+    # A later change that cannot be undone does not hide an earlier one that still can.
+    return next((change for change in recent if undo_refusal(change) is None), None)
 
 
 def _closed_window(change: MembershipChange) -> str | None:
@@ -185,8 +182,19 @@ def _conflict(
     data = change.data
 
     def number(pk: int) -> str:
-        return f"#{incidents[pk].number}" if pk in incidents else "an incident since deleted"
+        if pk not in incidents:
+            # An incident the alert has left since, which the change itself did not touch.
+            found = Incident.objects.filter(pk=pk).values_list("number", flat=True).first()
+            return f"#{found}" if found is not None else "an incident since deleted"
+        return f"#{incidents[pk].number}"
 
+    merged_by_this = data.get("merge", {}).get("sources", [])
+    for pk in sorted(_touched(change)):
+        # Its alerts would go back into an incident that now lives on in another one.
+        incident = incidents[pk]
+        if incident.merged_into_id is not None and pk not in merged_by_this:
+            later = Incident.objects.get(pk=incident.merged_into_id)
+            return f"Incident #{incident.number} has since been merged into #{later.number}."
     for alert_id, after in data["after"]:
         now, then = current.get(alert_id, set()), set(after)
         name = f"“{alerts[alert_id].display_name}”"
@@ -198,11 +206,6 @@ def _conflict(
         incident = incidents.get(closed["incident"])
         if incident is not None and not incident.is_closed:
             return f"Incident #{incident.number} has since been reopened."
-    if "merge" in data:
-        target = incidents[data["merge"]["into"]]
-        if target.merged_into_id is not None:
-            later = Incident.objects.get(pk=target.merged_into_id)
-            return f"Incident #{target.number} has since been merged into #{later.number}."
     gained: dict[int, int] = defaultdict(int)
     for row in data["removed"]:
         gained[row["incident"]] += 1
