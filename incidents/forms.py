@@ -48,29 +48,44 @@ class LinkAlertsForm(forms.Form):
         return data
 
     def _destination(self, text: str) -> Incident | None:
-        """The incident the text names: "#12", "12", "#12 Title" or (part of) one title."""
-        incidents = Incident.objects.filter(workspace=self.workspace)
-        number = parse_number(text)
-        if number is not None:
-            found = incidents.filter(number=number).first()
-            if found is None:
-                self.add_error("incident", f"There is no incident #{number} in this workspace.")
-        elif not text.strip():
-            self.add_error("incident", "Type an incident’s number or name, then pick it.")
-            return None
-        else:
-            matches = list(title_matches(incidents, text).order_by("-number")[:2])
-            found = matches[0] if len(matches) == 1 else None
-            if found is None:
-                self.add_error(
-                    "incident",
-                    f"No incident is called “{text.strip()}”."
-                    if not matches
-                    else f"Several incidents match “{text.strip()}”: pick one from the list.",
-                )
+        found, error = find_incident(self.workspace, text)
+        if error:
+            self.add_error("incident", error)
         if found is not None and self.source is not None and found.pk == self.source.pk:
             self.add_error("incident", "Choose another incident than the one the alerts are in.")
         return found
+
+
+def find_incident(workspace: Workspace, text: str) -> tuple[Incident | None, str]:
+    """The incident "Incident name or ID" names ("#12", "12", "#12 Title" or (part of) one
+    title), or None with the reason in plain words."""
+    incidents = Incident.objects.filter(workspace=workspace)
+    number = parse_number(text)
+    if number is not None:
+        found = incidents.filter(number=number).first()
+        if found is None:
+            return None, f"There is no incident #{number} in this workspace."
+        return found, ""
+    if not text.strip():
+        return None, "Type an incident’s number or name, then pick it."
+    matches = list(title_matches(incidents, text).order_by("-number")[:2])
+    if len(matches) == 1:
+        return matches[0], ""
+    if not matches:
+        return None, f"No incident is called “{text.strip()}”."
+    return None, f"Several incidents match “{text.strip()}”: pick one from the list."
+
+
+class MergeForm(forms.Form):
+    """ "Merge incidents": the target ("into", a number or what the typeahead chose) and why."""
+
+    into = forms.CharField(label="Merge into", max_length=300)
+    reason = forms.CharField(
+        label="Reason",
+        max_length=MAX_COMMENT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why these incidents belong together."},
+    )
 
 
 def classification_choices() -> list[tuple[str, str]]:

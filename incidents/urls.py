@@ -9,6 +9,7 @@ urlpatterns = [
     path("workspace/", views.switch_workspace, name="switch_workspace"),
     path("incidents/", views.incident_list, name="incident_list"),
     path("incidents/search/", views.incident_search, name="incident_search"),
+    path("incidents/merge/", views.merge_incidents, name="merge_incidents"),
     path("incidents/<int:number>/", views.incident_detail, name="incident"),
     path("incidents/<int:number>/alerts/", views.incident_alerts, name="incident_alerts"),
     path(
@@ -41,4 +42,5 @@ urlpatterns = [
     path("alerts/", views.alert_list, name="alert_list"),
     path("alerts/link/", views.link_alerts, name="link_alerts"),
     path("alerts/<uuid:system_alert_id>/", views.alert_detail, name="alert"),
+    path("changes/<uuid:change>/undo/", views.undo_change, name="undo_change"),
 ]

@@ -3,10 +3,11 @@
 import json
 
 import pytest
+from django.urls import reverse
 
 from incidents import membership
 from incidents.errors import LastIncident
-from incidents.models import ActivityKind
+from incidents.models import ActivityKind, MembershipChange
 from tests.factories import (
     DEFENDER,
     INGESTION,
@@ -106,6 +107,7 @@ def test_removing_records_the_reason_and_refreshes_the_panel_in_place(
         "message": f"Alert “Kerberoasting” was removed from incident #{incident.number}.",
         "number": incident.number,
         "focus": focus,
+        "undo": reverse("incidents:undo_change", args=[MembershipChange.objects.get().uuid]),
     }
     assert incident_ids_of(shared) == {other.pk}
     (removed,) = activity_of(incident, ActivityKind.ALERT_REMOVED)

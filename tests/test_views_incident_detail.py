@@ -142,7 +142,9 @@ def test_the_activity_tabs_query_count_does_not_grow_with_entries(
         actor=actor,
     )
     client.force_login(responder)
-    # Session, user, memberships; the incident; its entries with their actors.
-    with django_assert_max_num_queries(5):
+    # Session, user, memberships; the incident; its entries with their actors; the
+    # most recent change and what its Undo checks (its alerts, their incidents, those).
+    with django_assert_max_num_queries(9):
         response = client.get(tab(incident, "activity"))
     assert len(response.context["page"].rows) == min(rows + 2, 50)
+    assert response.context["undoable"] is not None

@@ -129,7 +129,10 @@ def test_htmx_tab_links_replace_the_incident_and_push_the_address(client, reader
         'hx-push-url="true"'
     ) in html
     # The page refreshes itself after any change to the incident.
-    assert 'hx-trigger="alertsLinked from:body, incidentChanged from:body"' in html
+    assert (
+        'hx-trigger="alertsLinked from:body, incidentChanged from:body, '
+        'incidentsMerged from:body, changeUndone from:body"' in html
+    )
 
 
 def test_tabs_vary_on_htmx_and_history_restores_get_the_whole_page(client, reader, workspace):

@@ -7,6 +7,7 @@ from incidents.views.incidents import (
     incident_entity,
 )
 from incidents.views.linking import incident_search, link_alerts
+from incidents.views.merging import merge_incidents, undo_change
 from incidents.views.queues import alert_list, incident_alert_rows, incident_list
 from incidents.views.relating import add_alert, remove_alert
 from incidents.views.triage import (
@@ -36,7 +37,9 @@ __all__ = [
     "incident_list",
     "incident_search",
     "link_alerts",
+    "merge_incidents",
     "remove_alert",
     "reopen_incident",
     "switch_workspace",
+    "undo_change",
 ]

@@ -39,11 +39,12 @@ def back_to(request: HttpRequest, incident: Incident) -> str:
 
 
 def changed(
-    request: HttpRequest, incident: Incident, message: str, *, focus: str = ""
+    request: HttpRequest, incident: Incident, message: str, *, focus: str = "", undo: str = ""
 ) -> HttpResponse:
-    """Done: htmx gets an event to refresh on (and the id to focus after), else a redirect."""
+    """Done: htmx gets an event to refresh on (the id to focus after, the address that
+    undoes the change), else a redirect."""
     if request.htmx:
-        detail = {"message": message, "number": incident.number, "focus": focus}
+        detail = {"message": message, "number": incident.number, "focus": focus, "undo": undo}
         return trigger_client_event(HttpResponse(status=204), INCIDENT_CHANGED, detail)
     messages.success(request, message)
     return redirect(back_to(request, incident))

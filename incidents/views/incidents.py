@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from incidents import selectors
+from incidents import membership, selectors
 from incidents.access import (
     WorkspaceRequest,
     access_entity,
@@ -91,7 +91,13 @@ def incident_entity(request: WorkspaceRequest, number: int, entity_id: int) -> H
 def incident_activity(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number)
     page = selectors.activity_page(incident, request.GET.get("cursor"))
-    return _render_tab(request, incident, "activity", page=page)
+    # "Undo" beside the newest entry of the most recent change that can still be undone.
+    undoable = membership.latest_undoable(incident) if can_act(request) else None
+    tag = str(undoable.uuid) if undoable else None
+    undo_entry_id = next((e.pk for e in page.rows if tag and e.details.get("change") == tag), None)
+    return _render_tab(
+        request, incident, "activity", page=page, undoable=undoable, undo_entry_id=undo_entry_id
+    )
 
 
 def _kind(request: WorkspaceRequest) -> str:

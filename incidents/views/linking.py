@@ -21,6 +21,7 @@ from incidents.filters import parse_number
 from incidents.forms import LinkAlertsForm
 from incidents.models import Alert, Incident, Role
 from incidents.views.common import page_or_fragment, safe_next
+from incidents.views.merging import undo_url
 
 LINKED_EVENT = "alertsLinked"
 
@@ -99,7 +100,12 @@ def _linked(
         message += " Closed " + ", ".join(f"#{i.number}" for i in result.closed) + "."
     if request.htmx:
         response = HttpResponse(status=204)
-        detail = {"message": message, "url": target.get_absolute_url(), "number": target.number}
+        detail = {
+            "message": message,
+            "url": target.get_absolute_url(),
+            "number": target.number,
+            "undo": undo_url(result.change),
+        }
         return trigger_client_event(response, LINKED_EVENT, detail)
     link = format_html(
         '<a href="{}">Open incident #{}</a>', target.get_absolute_url(), target.number

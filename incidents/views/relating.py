@@ -15,6 +15,7 @@ from incidents.errors import AlertAlreadyInIncident, TriageError
 from incidents.forms import AddAlertForm, RemoveAlertForm
 from incidents.models import Alert, Role
 from incidents.views.common import back_to, changed, page_or_fragment, refused
+from incidents.views.merging import undo_url
 
 
 def _unknown(system_alert_id: uuid.UUID) -> str:
@@ -84,7 +85,7 @@ def remove_alert(
     form = RemoveAlertForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            membership.remove_alert(
+            result = membership.remove_alert(
                 incident,
                 alert,
                 actor=Actor.for_user(request.user),
@@ -94,7 +95,7 @@ def remove_alert(
             return refused(request, incident, error.user_message)
         message = f"Alert “{alert.display_name}” was removed from incident #{incident.number}."
         focus = request.POST.get("focus") or "incident-timeline-heading"
-        return changed(request, incident, message, focus=focus)
+        return changed(request, incident, message, focus=focus, undo=undo_url(result.change))
     refusal = membership.preview_remove(incident, alert)
     context = {
         "incident": incident,

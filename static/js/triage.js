@@ -37,6 +37,25 @@
     syncSelection(scope);
   });
 
+  // --- incidents selected in the queue ("Merge incidents") ------------------------
+
+  function syncIncidentSelection(scope) {
+    const checked = scope.querySelectorAll("input[data-select-incident]:checked").length;
+    const action = scope.querySelector("[data-merge-action]");
+    if (action) action.disabled = checked < 2;
+    const count = scope.querySelector("[data-merge-count]");
+    if (count) {
+      count.textContent =
+        checked === 0 ? "Select two or more incidents to merge them" : checked === 1 ? "1 selected: select another" : `${checked} selected`;
+    }
+  }
+
+  document.addEventListener("change", (event) => {
+    if (!event.target.matches("input[data-select-incident]")) return;
+    const scope = event.target.closest("[data-incident-selection]");
+    if (scope) syncIncidentSelection(scope);
+  });
+
   // --- expandable incident rows -------------------------------------------------
 
   function expand(link) {
@@ -140,6 +159,8 @@
     const existing = input.form?.querySelector("input[name='target'][value='existing']");
     if (existing) existing.checked = true;
     input.focus();
+    // Panels that preview the chosen incident ("Merge incidents") refresh on change.
+    input.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
   document.addEventListener("keydown", (event) => {
@@ -271,7 +292,7 @@
 
   // --- notifications and refreshing lists ---------------------------------------
 
-  function notify(message, url, linkText, kind) {
+  function notify(message, url, linkText, kind, undo) {
     const note = document.createElement("p");
     note.className = "notice" + (kind ? ` notice-${kind}` : "");
     if (kind === "error") note.setAttribute("role", "alert");
@@ -282,7 +303,20 @@
       link.textContent = linkText;
       note.append(" ", link);
     }
+    if (undo) {
+      // Undo posts through htmx (the CSRF header comes from <body>); the answer is
+      // a changeUndone or actionRefused event.
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "button-link undo";
+      button.textContent = "Undo";
+      button.setAttribute("hx-post", undo);
+      button.setAttribute("hx-swap", "none");
+      button.setAttribute("hx-disabled-elt", "this");
+      note.append(" ", button);
+    }
     document.getElementById("notifications").replaceChildren(note);
+    if (undo) htmx.process(note);
   }
 
   document.body.addEventListener("alertsLinked", (event) => {
@@ -291,14 +325,25 @@
       (link) => link.getAttribute("aria-controls"),
     );
     if (flyout().open) flyout().close();
-    notify(message, url, `Open incident #${number}`);
+    notify(message, url, `Open incident #${number}`, null, event.detail.undo);
+  });
+
+  document.body.addEventListener("incidentsMerged", (event) => {
+    const { message, url, number, undo } = event.detail;
+    if (flyout().open) flyout().close();
+    notify(message, url, `Open incident #${number}`, null, undo);
+  });
+
+  document.body.addEventListener("changeUndone", (event) => {
+    if (flyout().open) flyout().close();
+    notify(event.detail.message);
   });
 
   // A change on the incident page: the page refreshes itself (it listens for the event).
   document.body.addEventListener("incidentChanged", (event) => {
     pendingFocus = event.detail.focus || null;
     if (flyout().open) flyout().close();
-    notify(event.detail.message);
+    notify(event.detail.message, null, null, null, event.detail.undo);
   });
 
   document.body.addEventListener("actionRefused", (event) => {
@@ -321,6 +366,10 @@
     const root = element.nodeType === Node.ELEMENT_NODE ? element : document.body;
     const scopes = root.matches("[data-selection]") ? [root] : root.querySelectorAll("[data-selection]");
     scopes.forEach(syncSelection);
+    const incidentScopes = root.matches("[data-incident-selection]")
+      ? [root]
+      : root.querySelectorAll("[data-incident-selection]");
+    incidentScopes.forEach(syncIncidentSelection);
     if (root.matches("[data-link-panel], [data-dialog-panel]") && root.closest("dialog")) {
       openFlyout(root);
     }
