@@ -79,7 +79,8 @@ def find_incident(workspace: Workspace, text: str) -> tuple[Incident | None, str
 class MergeForm(forms.Form):
     """ "Merge incidents": the target ("into", a number or what the typeahead chose) and why."""
 
-    into = forms.CharField(label="Merge into", max_length=300)
+    # Resolved by the view: chosen among the selection, or named by the typeahead.
+    into = forms.CharField(label="Merge into", max_length=300, required=False)
     reason = forms.CharField(
         label="Reason",
         max_length=MAX_COMMENT_LENGTH,
