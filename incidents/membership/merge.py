@@ -196,7 +196,10 @@ def _merge_locked(
     source_ids = [s.pk for s in sources]
     before = _alert_ids(source_ids)
     wanted = sorted({a for ids in before.values() for a in ids})
-    alerts = {a.pk: a for a in Alert.objects.select_for_update().filter(pk__in=wanted)}
+    # In id order, as every other change takes them: in scan order a merge and a move of
+    # the same alerts could each hold one the other waits for.
+    locking = Alert.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    alerts = {a.pk: a for a in locking}
     locked = lock_incidents([into.pk, *source_ids])
     alert_ids = _alert_ids([into.pk, *source_ids])
     if any(a not in alerts for pk in source_ids for a in alert_ids[pk]):
