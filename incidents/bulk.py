@@ -90,17 +90,34 @@ def dump_json(value: object) -> str:
 
 def insert_pairs(through: type[models.Model], columns: Sequence[str], pairs: Iterable) -> None:
     """Insert rows of two foreign keys (a many-to-many table), e.g. (alert id, entity id)."""
-    fields = [through._meta.get_field(name) for name in columns]
+    insert_rows(through, columns, pairs)
+
+
+def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable) -> None:
+    """Insert rows of values, in the order of `columns` (field names), without making a
+    model object each: the database numbers them. JSON columns take Python values.
+
+    For thousands of rows whose objects nobody needs afterwards (log entries, links);
+    fields not named take their column's database default, not the model's.
+    """
+    fields = [model._meta.get_field(name) for name in columns]
     if connection.vendor != "postgresql":
-        through.objects.bulk_create(
-            [
-                through(**{f.attname: v for f, v in zip(fields, pair, strict=True)})
-                for pair in pairs
-            ],
-            batch_size=BATCH_SIZE,
+        names = [f.attname for f in fields]
+        model.objects.bulk_create(
+            [model(**dict(zip(names, row, strict=True))) for row in rows], batch_size=BATCH_SIZE
         )
         return
-    copy_rows(through, fields, pairs)
+    json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    if json_columns:
+        rows = (_with_json(row, json_columns) for row in rows)
+    copy_rows(model, fields, rows)
+
+
+def _with_json(row: Sequence, json_columns: Sequence[int]) -> list:
+    row = list(row)
+    for i in json_columns:
+        row[i] = dump_json(row[i])
+    return row
 
 
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:

@@ -5,6 +5,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
 from incidents import activity, bulk
 from incidents.activity import Actor
@@ -255,32 +256,39 @@ def correlate_new_alerts(
         if continued:
             Incident.objects.bulk_update(continued, ["continues"])
 
+        # Rows of values, not model objects: thousands a batch, and nobody needs them back.
+        now = timezone.now()
         relations, entries = [], []
+        created_by = actor.user.pk if actor.user else None
+        created_by_name = "" if actor.user else actor.name
         for incident, _, _, previous in opens:
             entries.append(_created_entry(incident, previous, actor=actor, limit=limit))
             if previous is not None:
                 entries.append(
-                    activity.entry(
+                    activity.entry_row(
                         previous,
                         actor,
                         ActivityKind.CONTINUED,
                         f"Incident #{incident.number} continues this incident, which holds the "
                         f"maximum of {limit} alerts: new alerts that belong here go there.",
                         details={"continued_by": incident.number},
+                        created=now,
                     )
                 )
         for incident, alerts, placement in joins + [(i, a, p) for i, a, p, _ in opens]:
             for alert in alerts:
+                system_alert_id = str(alert.system_alert_id)
                 relations.append(
-                    Relation(
-                        incident_id=incident.pk,
-                        alert_id=alert.pk,
+                    (
+                        incident.pk,
+                        alert.pk,
                         # Derived, so the same alert in the same incident is named alike.
-                        name=str(uuid.uuid5(incident.uuid, str(alert.system_alert_id))),
-                        reason=reason,
-                        created_by_id=actor.user.pk if actor.user else None,
-                        created_by_name="" if actor.user else actor.name,
-                        details=placement.details,
+                        str(uuid.uuid5(incident.uuid, system_alert_id)),
+                        reason,
+                        created_by,
+                        created_by_name,
+                        placement.details,
+                        now,
                     )
                 )
                 message = (
@@ -288,21 +296,22 @@ def correlate_new_alerts(
                     f"{actor.label}."
                 )
                 entries.append(
-                    activity.entry(
+                    activity.entry_row(
                         incident,
                         actor,
                         ActivityKind.ALERT_CORRELATED,
                         f"{message} {placement.because}" if placement.because else message,
                         details={
-                            "alert": str(alert.system_alert_id),
+                            "alert": system_alert_id,
                             "alert_name": alert.display_name,
                             **placement.details,
                         },
+                        created=now,
                     )
                 )
                 result.incidents[alert.pk] = incident
-        bulk.insert(relations)
-        bulk.insert(entries)
+        bulk.insert_rows(Relation, _RELATION_COLUMNS, relations)
+        activity.write_rows(entries)
         if joins:
             recount({incident.pk: incident for incident, _, _ in joins}.values())
     result.created = [incident for incident, _, _, _ in opens]
@@ -310,20 +319,39 @@ def correlate_new_alerts(
     return result
 
 
+# The values of each relation `correlate_new_alerts` writes, in order.
+_RELATION_COLUMNS = (
+    "incident",
+    "alert",
+    "name",
+    "reason",
+    "created_by",
+    "created_by_name",
+    "details",
+    "created",
+)
+
+
 def _created_entry(
     incident: Incident, previous: Incident | None, *, actor: Actor, limit: int
-) -> ActivityEntry:
+) -> tuple:
+    """The new incident's "created" entry, as a row of `activity.entry_row`."""
     if previous is None:
-        return activity.entry(
-            incident, actor, ActivityKind.CREATED, f"{actor.label} created the incident."
+        return activity.entry_row(
+            incident,
+            actor,
+            ActivityKind.CREATED,
+            f"{actor.label} created the incident.",
+            created=incident.created,
         )
-    return activity.entry(
+    return activity.entry_row(
         incident,
         actor,
         ActivityKind.CREATED,
         f"{actor.label} created the incident to continue #{previous.number}, which holds the "
         f"maximum of {limit} alerts.",
         details={"continues": previous.number},
+        created=incident.created,
     )
 
 
