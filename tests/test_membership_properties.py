@@ -1,26 +1,44 @@
 """Property: random sequences of membership changes keep every rule of DESIGN.md.
 
 A hypothesis state machine builds a small world (two workspaces, a Defender incident,
-a cap of 4), then adds, removes, moves, creates and relates alerts at random. After
-every step it checks the rules against the database; a refused step must have changed
-nothing, and an accepted one must have logged on every incident whose alerts changed.
+a cap of 4), then adds, removes, moves, creates, relates and merges at random, and undoes
+a random recorded change (or lets one age past the undo window). After every step it
+checks the rules against the database; a refused step must have changed nothing, and an
+accepted one must have logged on every incident whose alerts changed.
 Each example runs in a savepoint that is rolled back, so examples do not see each other.
 """
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from incidents import membership
 from incidents.activity import Actor
 from incidents.errors import MembershipError
-from incidents.models import ActivityEntry, Alert, Incident, Relation, RelationReason
+from incidents.models import (
+    ActivityEntry,
+    ActivityKind,
+    Alert,
+    Incident,
+    IncidentStatus,
+    MembershipChange,
+    Relation,
+    RelationReason,
+)
 from tests.factories import DEFENDER, AlertFactory, UserFactory, WorkspaceFactory, snapshot
 
 CAP = 4
@@ -28,6 +46,8 @@ CAP = 4
 picks = st.integers(min_value=0, max_value=99)
 alert_picks = st.lists(picks, min_size=1, max_size=3)
 keep_or_close = st.sampled_from(["keep", "close"])
+# Most merges are of Sentinel incidents of one workspace; some bring in one that cannot be.
+odd_merges = st.sampled_from([None, None, None, "itself", "defender", "elsewhere"])
 
 
 @dataclass
@@ -40,6 +60,8 @@ class World:
     alerts: dict[int, tuple[int, str]]
     # (incident id, alert id) for every alert relation.
     relations: list[tuple[int, int]]
+    # Merged incident id → (the incident it was merged into, its status).
+    merged: dict[int, tuple[int, str]]
 
     @classmethod
     def read(cls) -> "World":
@@ -59,6 +81,12 @@ class World:
             relations=list(
                 Relation.objects.filter(alert__isnull=False).values_list("incident_id", "alert_id")
             ),
+            merged={
+                pk: (into, status)
+                for pk, into, status in Incident.objects.filter(
+                    merged_into__isnull=False
+                ).values_list("pk", "merged_into_id", "status")
+            },
         )
 
     def alerts_of(self, incident_id: int) -> set[int]:
@@ -83,7 +111,7 @@ class MembershipRules(RuleBasedStateMachine):
         self.actor = Actor.for_user(UserFactory(username="analyst"))
         self.workspaces = [WorkspaceFactory(name="soc"), WorkspaceFactory(name="branch")]
         soc, branch = self.workspaces
-        plain = AlertFactory.create_batch(4, workspace=soc)
+        plain = AlertFactory.create_batch(5, workspace=soc)
         defender = AlertFactory.create_batch(3, workspace=soc, provider_name=DEFENDER)
         ingestion = Actor.system("Ingestion")
         membership.import_incidents(
@@ -91,7 +119,8 @@ class MembershipRules(RuleBasedStateMachine):
             [
                 # A Defender alert outside any Defender incident may go anywhere but into one.
                 (Incident(title="Brute force"), [*plain[:2], defender[0]]),
-                (Incident(title="Password spray"), plain[2:]),
+                (Incident(title="Password spray"), plain[2:4]),
+                (Incident(title="Impossible travel"), plain[4:]),
                 (Incident(title="Defender", provider_name=DEFENDER), defender[1:]),
             ],
             actor=ingestion,
@@ -116,6 +145,16 @@ class MembershipRules(RuleBasedStateMachine):
         incidents = list(incidents)
         return incidents[pick % len(incidents)]
 
+    def mergeable(self, pick: int, *, besides: Incident | None = None) -> Incident:
+        """A Sentinel incident of the main workspace, other than `besides` when there is one."""
+        incidents = Incident.objects.filter(workspace=self.workspaces[0]).exclude(
+            provider_name=DEFENDER
+        )
+        if besides is not None:
+            incidents = incidents.exclude(pk=besides.pk)
+        incidents = list(incidents.order_by("pk"))
+        return incidents[pick % len(incidents)] if incidents else besides
+
     def alerts(
         self, picks: list[int], *, of: Incident | None = None, outside: Incident | None = None
     ) -> list[Alert]:
@@ -130,8 +169,8 @@ class MembershipRules(RuleBasedStateMachine):
         alerts = alerts or list(everything)
         return [alerts[p % len(alerts)] for p in picks]
 
-    def attempt(self, name: str, change) -> None:
-        """Run a change; a refusal must leave the database exactly as it was."""
+    def attempt(self, name: str, change) -> bool:
+        """Run a change; a refusal must leave the database exactly as it was. True if done."""
         before = snapshot()
         logged_before = Counter(ActivityEntry.objects.values_list("incident_id", flat=True))
         try:
@@ -139,7 +178,7 @@ class MembershipRules(RuleBasedStateMachine):
         except MembershipError as refused:
             self.outcomes[type(refused).__name__] += 1
             assert snapshot() == before, f"{name} was refused but changed something"
-            return
+            return False
         self.outcomes[name] += 1
         previous, self.world = self.world, World.read()
         logged = Counter(ActivityEntry.objects.values_list("incident_id", flat=True))
@@ -148,6 +187,7 @@ class MembershipRules(RuleBasedStateMachine):
                 assert logged[incident_id] > logged_before[incident_id], (
                     f"{name} changed the alerts of incident {incident_id} without logging it"
                 )
+        return True
 
     # --- the operations ---
 
@@ -221,6 +261,45 @@ class MembershipRules(RuleBasedStateMachine):
             lambda: membership.delete_relation(target, name, actor=self.actor),
         )
 
+    @rule(sources=st.lists(picks, min_size=1, max_size=2), into=picks, odd=odd_merges)
+    def merge(self, sources, into, odd):
+        target = self.mergeable(into)
+        chosen = [self.mergeable(pick, besides=target) for pick in sources]
+        if odd == "itself":
+            chosen.append(target)
+        elif odd == "defender":
+            defender = Incident.objects.filter(provider_name=DEFENDER).order_by("pk").first()
+            if into % 2:
+                target = defender
+            else:
+                chosen.append(defender)
+        elif odd == "elsewhere":
+            chosen.append(Incident.objects.exclude(workspace=self.workspaces[0]).first())
+        self.attempt(
+            "merge",
+            lambda: membership.merge_incidents(
+                chosen, into=target, actor=self.actor, reason="Same intrusion."
+            ),
+        )
+
+    @precondition(lambda self: MembershipChange.objects.exists())
+    @rule(change=picks, late=st.integers(min_value=0, max_value=4))
+    def undo(self, change, late):
+        changes = list(MembershipChange.objects.order_by("-pk"))
+        # Mostly the latest change, the likeliest to be undoable; else any of them.
+        chosen = changes[0] if change % 10 < 6 else changes[change % len(changes)]
+        if late == 0:
+            # One undo in five comes after the undo window.
+            chosen.created = timezone.now() - dt.timedelta(minutes=16)
+            chosen.save(update_fields=["created"])
+        if self.attempt("undo", lambda: membership.undo_change(chosen, actor=self.actor)):
+            # Every alert of the change is back in exactly the incidents it was in before it.
+            data = chosen.data
+            for alert_id, after in data["after"]:
+                before = set(after) - {i for i, a in data["added"] if a == alert_id}
+                before |= {r["incident"] for r in data["removed"] if r["alert"] == alert_id}
+                assert {i for i, a in self.world.relations if a == alert_id} == before
+
     # --- the rules, after every step ---
 
     @invariant()
@@ -249,6 +328,32 @@ class MembershipRules(RuleBasedStateMachine):
     def defender_alerts_never_join_or_leave_defender_incidents_here(self):
         assert self.world.defender_links() == self.defender_links
 
+    @invariant()
+    def a_merged_incident_is_closed_and_points_into_its_workspace(self):
+        for merged, (into, status) in self.world.merged.items():
+            assert status == IncidentStatus.CLOSED
+            assert into != merged
+            assert self.world.incidents[into][0] == self.world.incidents[merged][0]
+
+    @invariant()
+    def merges_never_form_a_cycle(self):
+        for start in self.world.merged:
+            seen, current = {start}, self.world.merged[start][0]
+            while current in self.world.merged:
+                assert current not in seen, "incidents merged into each other"
+                seen.add(current)
+                current = self.world.merged[current][0]
+
+    @invariant()
+    def a_change_is_undone_at_most_once(self):
+        undone = Counter(
+            (incident, details["undoes"])
+            for incident, details in ActivityEntry.objects.filter(
+                kind=ActivityKind.UNDONE
+            ).values_list("incident_id", "details")
+        )
+        assert all(count == 1 for count in undone.values()), undone
+
 
 @pytest.fixture
 def small_cap(settings):
@@ -274,7 +379,16 @@ def test_random_membership_changes_keep_every_rule():
 
     # Both outcomes were exercised: every operation went through, and every rule refused.
     done = MembershipRules.outcomes
-    operations = ["add", "remove", "move", "create", "put_relation", "delete_relation"]
+    operations = [
+        "add",
+        "remove",
+        "move",
+        "create",
+        "put_relation",
+        "delete_relation",
+        "merge",
+        "undo",
+    ]
     assert all(done[operation] for operation in operations), done
     refusals = [
         "IncidentFull",
@@ -283,5 +397,11 @@ def test_random_membership_changes_keep_every_rule():
         "LastIncident",
         "ProviderManagedAdd",
         "ProviderManagedRemove",
+        "MergeIntoItself",
+        "MergeAcrossWorkspaces",
+        "MergeTooLarge",
+        "MergeProviderManaged",
+        "AlreadyMerged",
+        "UndoRefused",
     ]
     assert all(done[refusal] for refusal in refusals), done
