@@ -9,6 +9,7 @@ taken from the table's sequence first, so the objects have their primary keys as
 import json
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
+from typing import Any
 
 import orjson
 from django.db import connection, models
@@ -38,6 +39,19 @@ def matching(queryset: QuerySet, field: str, values: Iterable) -> QuerySet:
     """`queryset.filter(field__in=values)`, cheaper for thousands of values on PostgreSQL."""
     lookup = "any_of" if connection.vendor == "postgresql" else "in"
     return queryset.filter(**{f"{field}__{lookup}": list(values)})
+
+
+def build[M: models.Model](model: type[M], values: dict[str, Any]) -> M:
+    """`model(**values)` made several times faster for objects made by the thousand: the
+    values go in positionally, as Django makes the objects it reads, which skips most of
+    `Model.__init__`. Keys are attnames (`workspace_id`, not `workspace`); a field not
+    given takes its default."""
+    return model(
+        *[
+            values[f.attname] if f.attname in values else f.get_default()
+            for f in model._meta.concrete_fields
+        ]
+    )
 
 
 def insert(objects: Sequence[models.Model]) -> None:

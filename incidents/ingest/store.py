@@ -344,16 +344,10 @@ class _EntityGroups:
             for kind, key in keys:
                 if (kind, key) not in owner:
                     owner[(kind, key)] = entity_of[root]
-                    identifiers.append(
-                        EntityIdentifier(
-                            workspace=workspace,
-                            entity_id=entity_of[root],
-                            kind=kind,
-                            key=key,
-                            strong=strong,
-                        )
-                    )
-        bulk.insert(identifiers)
+                    identifiers.append((workspace.pk, entity_of[root], kind, key, strong))
+        bulk.insert_rows(
+            EntityIdentifier, ("workspace", "entity", "kind", "key", "strong"), identifiers
+        )
         return entity_of
 
 
@@ -366,12 +360,16 @@ def _new_entity(workspace: Workspace, records: list[EntityRecord]) -> Entity:
     properties: dict = {}
     for record in records:
         properties.update(record.properties)
-    return Entity(
-        workspace=workspace,
-        kind=first.kind,
-        identifier=first.identifier[:IDENTIFIER_LENGTH],
-        display_name=next((r.display_name for r in records if r.display_name), "")[:DISPLAY_LENGTH],
-        properties=properties,
+    display_name = next((r.display_name for r in records if r.display_name), "")
+    return bulk.build(
+        Entity,
+        {
+            "workspace_id": workspace.pk,
+            "kind": first.kind,
+            "identifier": first.identifier[:IDENTIFIER_LENGTH],
+            "display_name": display_name[:DISPLAY_LENGTH],
+            "properties": properties,
+        },
     )
 
 
