@@ -191,8 +191,8 @@ def _conflict(
     merged_by_this = data.get("merge", {}).get("sources", [])
     for pk in sorted(_touched(change)):
         # Its alerts would go back into an incident that now lives on in another one.
-        incident = incidents[pk]
-        if incident.merged_into_id is not None and pk not in merged_by_this:
+        incident = incidents.get(pk)
+        if incident is not None and incident.merged_into_id and pk not in merged_by_this:
             later = Incident.objects.get(pk=incident.merged_into_id)
             return f"Incident #{incident.number} has since been merged into #{later.number}."
     for alert_id, after in data["after"]:
