@@ -545,3 +545,34 @@ def test_there_is_no_undoable_change_once_the_window_has_passed(source, destinat
 
 def test_an_incident_never_changed_has_no_undoable_change(destination):
     assert membership.latest_undoable(destination) is None
+
+
+# --- query count -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [1, 74])
+def test_undoing_a_merge_takes_the_same_number_of_queries_for_one_alert_or_a_full_incident(
+    count, destination, workspace, actor, django_assert_max_num_queries
+):
+    sources = [incident_with_alerts(count, workspace=workspace) for _ in range(2)]
+    result = merge(sources, destination, actor)
+
+    with django_assert_max_num_queries(20):
+        membership.undo_change(result.change, actor=actor)
+
+    assert len(alert_ids_of(destination)) == 2
+    assert all(len(alert_ids_of(source)) == count for source in sources)
+
+
+@pytest.mark.parametrize("count", [1, 74])
+def test_undoing_a_move_to_a_new_incident_takes_a_bounded_number_of_queries(
+    count, workspace, actor, django_assert_max_num_queries
+):
+    source = incident_with_alerts(count, workspace=workspace)
+    result = move(alerts_of(source), source, None, actor, emptied_incident="close")
+
+    with django_assert_max_num_queries(18):
+        membership.undo_change(result.change, actor=actor)
+
+    source.refresh_from_db()
+    assert source.alert_count == count
