@@ -6,6 +6,7 @@ taken from the table's sequence first, so the objects have their primary keys as
 `bulk_create` would give them.
 """
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from operator import attrgetter
@@ -46,12 +47,15 @@ def build[M: models.Model](model: type[M], values: dict[str, Any]) -> M:
     values go in positionally, as Django makes the objects it reads, which skips most of
     `Model.__init__`. Keys are attnames (`workspace_id`, not `workspace`); a field not
     given takes its default."""
-    return model(
-        *[
-            values[f.attname] if f.attname in values else f.get_default()
-            for f in model._meta.concrete_fields
-        ]
-    )
+    fields = model._meta.concrete_fields
+    if unknown := values.keys() - _attnames(model):
+        raise TypeError(f"{model.__name__} has no field attnames {sorted(unknown)}")
+    return model(*[values[f.attname] if f.attname in values else f.get_default() for f in fields])
+
+
+@functools.cache
+def _attnames(model: type[models.Model]) -> frozenset[str]:
+    return frozenset(f.attname for f in model._meta.concrete_fields)
 
 
 def insert(objects: Sequence[models.Model]) -> None:

@@ -187,29 +187,34 @@ def _lock_ingestion(workspace: Workspace) -> None:
 
 
 def _new_alert(workspace: Workspace, row: AlertRow, now: dt.datetime) -> Alert:
-    return Alert(
-        workspace=workspace,
-        system_alert_id=row.system_alert_id,
-        display_name=row.display_name,
-        alert_type=row.alert_type,
-        severity=row.severity,
-        status=row.status,
-        product_name=row.product_name,
-        provider_name=row.provider_name,
-        vendor_name=row.vendor_name,
-        provider_alert_id=row.provider_alert_id,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        time_generated=row.time_generated or row.start_time or row.end_time or now,
-        tactics=row.tactics,
-        techniques=row.techniques,
-        description=row.description,
-        remediation_steps=row.remediation_steps,
-        extended_properties=row.extended_properties,
-        source_fields=row.source_fields,
-        created=now,
-        row_generated=row.time_generated,
+    alert = bulk.build(
+        Alert,
+        {
+            "workspace_id": workspace.pk,
+            "system_alert_id": row.system_alert_id,
+            "display_name": row.display_name,
+            "alert_type": row.alert_type,
+            "severity": row.severity,
+            "status": row.status,
+            "product_name": row.product_name,
+            "provider_name": row.provider_name,
+            "vendor_name": row.vendor_name,
+            "provider_alert_id": row.provider_alert_id,
+            "start_time": row.start_time,
+            "end_time": row.end_time,
+            "time_generated": row.time_generated or row.start_time or row.end_time or now,
+            "tactics": row.tactics,
+            "techniques": row.techniques,
+            "description": row.description,
+            "remediation_steps": row.remediation_steps,
+            "extended_properties": row.extended_properties,
+            "source_fields": row.source_fields,
+            "created": now,
+            "row_generated": row.time_generated,
+        },
     )
+    Alert.workspace.field.set_cached_value(alert, workspace)
+    return alert
 
 
 def _update(state: _Seen, row: AlertRow, now: dt.datetime) -> bool:

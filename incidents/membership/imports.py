@@ -229,14 +229,16 @@ def correlate_new_alerts(
                 }
             while alerts:
                 chunk, alerts = alerts[:limit], alerts[limit:]
-                incident = Incident(
-                    workspace=workspace,
-                    **{
+                incident = bulk.build(
+                    Incident,
+                    {
+                        "workspace_id": workspace.pk,
                         "title": incident_title_for(chunk),
                         "severity": highest_severity(chunk),
                         **fields,
                     },
                 )
+                Incident.workspace.field.set_cached_value(incident, workspace)
                 check_can_join(chunk, incident, reason=reason)
                 opens.append((incident, chunk, placement, previous))
                 previous = incident

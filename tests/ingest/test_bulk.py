@@ -75,3 +75,9 @@ def test_rows_take_json_columns_as_python_values(workspace):
     )
 
     assert Entity.objects.get().properties == properties
+
+
+def test_build_refuses_a_related_object_by_its_field_name(workspace):
+    # `workspace=` would be dropped silently by a positional constructor: it is refused.
+    with pytest.raises(TypeError, match="workspace"):
+        bulk.build(Entity, {"workspace": workspace, "kind": "ip", "identifier": "ip:1"})
