@@ -5,6 +5,7 @@ import json
 import pytest
 
 from incidents import membership
+from incidents.activity import Actor
 from incidents.models import ActivityEntry, ActivityKind, Alert, Incident, IncidentStatus, Relation
 from tests.factories import INGESTION, IncidentFactory, alert_in, incident_with_alerts
 
@@ -446,3 +447,54 @@ def test_linking_needs_login(client, source, picked):
     before = snapshot()
     assert client.post(URL, {"alert": ids(*picked), "target": "new"}).status_code == 302
     assert snapshot() == before
+
+
+# --- the preview before Save -------------------------------------------------------
+
+
+def test_naming_a_target_previews_what_the_move_would_do(client, responder, source, picked):
+    target = incident_with_alerts(1, workspace=source.workspace, title="Elsewhere")
+    membership.add_alerts(target, [picked[0]], actor=Actor.for_user(responder))
+    client.force_login(responder)
+    response = client.get(
+        URL,
+        {
+            "alert": ids(*picked),
+            "source": source.number,
+            "target": "existing",
+            "incident": f"#{target.number}",
+        },
+        headers={"HX-Request": "true"},
+    )
+    preview = response.context["preview"]
+    assert preview.joining == [picked[1]]
+    assert preview.already_there == [picked[0]]
+    assert preview.refusal is None
+    html = response.content.decode()
+    assert "1 alert will join" in html
+    assert "They stay once" not in html
+    assert "It stays once" in html
+
+
+def test_a_target_without_room_disables_save_with_the_reason(
+    client, responder, source, picked, target, settings
+):
+    settings.TRIAGE_MAX_ALERTS_PER_INCIDENT = 2
+    client.force_login(responder)
+    before = snapshot()
+    response = client.get(
+        URL,
+        {"alert": ids(*picked), "target": "existing", "incident": str(target.number)},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert "would pass the limit of 2 alerts" in html
+    assert 'disabled aria-describedby="link-refusal"' in html
+    assert snapshot() == before
+
+
+def test_opening_the_panel_previews_nothing(client, responder, source, picked):
+    client.force_login(responder)
+    response = client.get(URL, {"alert": ids(*picked), "source": source.number})
+    assert response.context["preview"] is None
+    assert "This field is required" not in response.content.decode()

@@ -43,7 +43,13 @@ from incidents.membership.imports import (
     refresh_activity_times,
 )
 from incidents.membership.merge import MergePreview, MergeResult, merge_incidents, preview_merge
-from incidents.membership.move import MoveResult, move_alerts, preview_move
+from incidents.membership.move import (
+    MovePreview,
+    MoveResult,
+    move_alerts,
+    preview_move,
+    preview_move_to,
+)
 from incidents.membership.relations import delete_relation, put_relation
 from incidents.membership.remove import RemoveResult, preview_remove, remove_alert
 from incidents.membership.undo import UndoResult, latest_undoable, undo_change, undo_refusal
@@ -55,6 +61,7 @@ __all__ = [
     "Correlated",
     "MergePreview",
     "MergeResult",
+    "MovePreview",
     "MoveResult",
     "OtherIncident",
     "Placement",
@@ -75,6 +82,7 @@ __all__ = [
     "preview_add",
     "preview_merge",
     "preview_move",
+    "preview_move_to",
     "preview_remove",
     "put_relation",
     "refresh_activity_times",

@@ -13,6 +13,7 @@ from incidents.activity import Actor
 from incidents.errors import (
     AlertAlreadyInIncident,
     AlertNotInIncident,
+    MembershipError,
     NothingToMove,
     ProviderManagedRemove,
 )
@@ -70,6 +71,46 @@ def preview_move(alerts: Sequence[Alert], *, source: Incident | None) -> list[In
         leaving[incident_id].add(alert_id)
     candidates = Incident.objects.filter(pk__in=leaving).exclude(status=IncidentStatus.CLOSED)
     return [i for i in candidates.order_by("number") if i.alert_count == len(leaving[i.pk])]
+
+
+@dataclass
+class MovePreview:
+    """Everything a move to `destination` would do, before Save (no locks, no changes)."""
+
+    destination: Incident
+    joining: list[Alert]
+    already_there: list[Alert]
+    # Open incidents the move would leave without alerts ("Keep" / "Close other incident").
+    emptied: list[Incident]
+    refusal: MembershipError | None = None
+
+
+def preview_move_to(
+    alerts: Sequence[Alert], *, source: Incident | None, destination: Incident
+) -> MovePreview:
+    """What `move_alerts(alerts, source=source, destination=destination)` would do now."""
+    memberships = memberships_of(a.pk for a in alerts)
+    joining = [a for a in alerts if destination.pk not in memberships.get(a.pk, set())]
+    preview = MovePreview(
+        destination=destination,
+        joining=joining,
+        already_there=[a for a in alerts if a not in joining],
+        emptied=[i for i in preview_move(alerts, source=source) if i.pk != destination.pk],
+    )
+    leaving = {source.pk} if source is not None else set()
+    origins = Incident.objects.in_bulk(
+        {i for ids in memberships.values() for i in ids} | leaving - {destination.pk}
+    )
+    try:
+        check_can_join(joining, destination, reason=RelationReason.MANUAL)
+        for alert in alerts:
+            for pk in leaving or memberships.get(alert.pk, set()):
+                if pk != destination.pk and is_provider_managed(alert, origins[pk]):
+                    raise ProviderManagedRemove(alert, origins[pk])
+        check_room(destination, len(joining))
+    except MembershipError as refusal:
+        preview.refusal = refusal
+    return preview
 
 
 def move_alerts(

@@ -33,8 +33,9 @@ def link_alerts(request: WorkspaceRequest) -> HttpResponse:
     check_role(request, Role.RESPONDER)
     source = _source(request, data)
     alerts, unknown = access_alerts(request, data.getlist("alert"))
+    # A GET that names a target is the panel previewing it (again whenever it changes).
     form = LinkAlertsForm(
-        data if request.method == "POST" else None,
+        data if request.method == "POST" or "target" in data else None,
         workspace=request.membership.workspace,
         source=source,
     )
@@ -46,10 +47,16 @@ def link_alerts(request: WorkspaceRequest) -> HttpResponse:
             problem = error.user_message
         else:
             return _linked(request, result, safe_next(request, data.get("next")))
+    preview = None
+    if alerts and not problem and form.is_bound and form.is_valid():
+        destination = form.cleaned_data["destination"]
+        if destination is not None:
+            preview = membership.preview_move_to(alerts, source=source, destination=destination)
     context = {
         "alerts": alerts,
         "source": source,
         "form": form,
+        "preview": preview,
         "problem": problem,
         "emptied": membership.preview_move(alerts, source=source) if alerts else [],
         "next": safe_next(request, data.get("next")) or "",

@@ -199,6 +199,19 @@
     if (event.target.matches("input[data-combobox]")) delete event.target.dataset.chosen;
   });
 
+  // choose() announced the choice already: the browser's own change on leaving the field
+  // would ask the preview for the same incident again, racing Save.
+  document.addEventListener(
+    "change",
+    (event) => {
+      const input = event.target;
+      if (event.isTrusted && input.matches("input[data-combobox]") && input.dataset.chosen === input.value) {
+        event.stopPropagation();
+      }
+    },
+    true,
+  );
+
   document.addEventListener("focusout", (event) => {
     if (event.target.matches("input[data-combobox]")) closeListbox(event.target);
   });
@@ -372,6 +385,11 @@
     incidentScopes.forEach(syncIncidentSelection);
     if (root.matches("[data-link-panel], [data-dialog-panel]") && root.closest("dialog")) {
       openFlyout(root);
+    }
+    // A panel's preview refreshed: Save waits while it says the change would be refused.
+    if (root.matches("[data-preview]")) {
+      const save = root.closest("form")?.querySelector(".panel-foot button[type='submit']");
+      if (save) save.disabled = !!root.querySelector("[data-refusal]");
     }
     if (root.matches("[data-refresh-list]") && pendingFocus) {
       document.getElementById(pendingFocus)?.focus();

@@ -243,8 +243,8 @@ def test_from_the_alert_page_closing_the_emptied_incident(
     )
 
 
-def test_a_refusal_shows_in_the_panel_and_changes_nothing(
-    signed_in: Page, live_server, workspace, settings
+def test_a_refusal_is_previewed_before_save_and_changes_nothing(
+    signed_in: Page, live_server, workspace, settings, artifacts
 ):
     settings.TRIAGE_MAX_ALERTS_PER_INCIDENT = 2
     page = signed_in
@@ -259,9 +259,12 @@ def test_a_refusal_shows_in_the_panel_and_changes_nothing(
     page.get_by_role("button", name="Link alerts to another incident").click()
     dialog = page.get_by_role("dialog", name="Link multiple alerts to another incident")
     pick_incident(page, str(target.number), re.compile("Nearly full"))
-    dialog.get_by_role("button", name="Save").click()
 
+    # The preview says what the move would do, and Save waits for a target with room.
+    expect(dialog).to_contain_text("2 alerts will join")
     expect(dialog.get_by_role("alert")).to_contain_text("would pass the limit of 2 alerts")
+    expect(dialog.get_by_role("button", name="Save")).to_be_disabled()
+    page.screenshot(path=artifacts / "link-refusal-previewed.png")
     expect(dialog).to_be_visible()
     assert alerts_named(target) == {"Already here"}
     page.keyboard.press("Escape")

@@ -149,6 +149,8 @@ def test_the_activity_tab_offers_undo_for_the_latest_change(
     dialog.get_by_role("option", name=re.compile(f"#{spray.number} ")).click()
     dialog.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_contain_text("was linked to incident")
+    # The Alerts tab has refreshed itself without the alert.
+    expect(page.get_by_role("link", name="Account lockouts", exact=True)).to_have_count(0)
 
     page.get_by_role("link", name="Activity").click()
     log = page.get_by_role("region", name="Activity")
