@@ -172,7 +172,7 @@ def test_undoing_a_move_to_a_new_incident_closes_the_emptied_new_incident(source
     assert created.classification == Classification.UNDETERMINED
     assert (
         created.classification_comment
-        == f"Emptied by undoing “2 alerts linked to new incident #{created.number}”."
+        == f"Emptied by undoing: 2 alerts linked to new incident #{created.number}."
     )
     assert undone.closed == [created]
     assert {a.pk for a in alerts} <= alert_ids_of(source)
@@ -344,10 +344,12 @@ def test_the_undo_entries_say_what_came_back_and_what_left_again(source, destina
 
     summary = f"2 alerts linked to #{destination.number}"
     assert activity_of(source)[-1].message == (
-        f"responder undid “{summary}” (responder, {when}). 2 alerts came back to this incident."
+        f"responder undid a change responder made at {when}: {summary}. "
+        "2 alerts came back to this incident."
     )
     assert activity_of(destination)[-1].message == (
-        f"responder undid “{summary}” (responder, {when}). 2 alerts left this incident again."
+        f"responder undid a change responder made at {when}: {summary}. "
+        "2 alerts left this incident again."
     )
 
 

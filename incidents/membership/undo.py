@@ -301,7 +301,7 @@ def _invert(
             incident,
             actor=actor,
             status=closed["status"],
-            message=f"{actor.label} reopened the incident, undoing “{change.summary}”.",
+            message=f"{actor.label} reopened the incident, undoing: {change.summary}.",
             details=details,
         )
         result.reopened.append(incident)
@@ -316,7 +316,7 @@ def _invert(
             created,
             classification=Classification.UNDETERMINED,
             reason="",
-            comment=f"Emptied by undoing “{change.summary}”.",
+            comment=f"Emptied by undoing: {change.summary}.",
             actor=actor,
             details=details,
         )
@@ -335,7 +335,8 @@ def _invert(
     for incident in touched:
         back, out = restored.get(incident.pk, 0), len(taken_out.get(incident.pk, []))
         message = (
-            f"{actor.label} undid “{change.summary}” ({change.actor_name}, {when})."
+            f"{actor.label} undid a change {change.actor_name} made at {when}: "
+            f"{change.summary}."
             + (f" {_alerts(back)} came back to this incident." if back else "")
             + (f" {_alerts(out)} left this incident again." if out else "")
         )
