@@ -238,7 +238,7 @@ class _Alert:
             hits: list[_Group] = []
             for key in record.keys:
                 group = owner.get((record.kind, record.strong, key))
-                if group is not None and all(group is not hit for hit in hits):
+                if group is not None and group not in hits:
                     hits.append(group)
             if not hits:
                 group = _Group(record.kind, record.strong)
@@ -257,12 +257,20 @@ class _Alert:
                 owner[(record.kind, record.strong, key)] = group
         live = [group for group in groups if group.members]
         for group in live:
-            group.members.sort(key=lambda member: member.position)
-            keys = dict.fromkeys(key for member in group.members for key in member.keys)
+            members = group.members
+            if len(members) == 1:  # most entities: nothing to merge
+                keys = dict.fromkeys(members[0].keys)
+                group.display = members[0].display
+            else:
+                members.sort(key=lambda member: member.position)
+                keys = dict.fromkeys(key for member in members for key in member.keys)
+                group.display = next((m.display for m in members if m.display), "")
             order = _KEY_ORDER.get(group.kind)
-            group.keys = tuple(sorted(keys, key=lambda k: _rank(order, k)) if order else keys)
-            group.display = next((m.display for m in group.members if m.display), "")
-            for member in group.members:
+            if order and len(keys) > 1:
+                group.keys = tuple(sorted(keys, key=lambda k: _rank(order, k)))
+            else:
+                group.keys = tuple(keys)
+            for member in members:
                 self.group_of[id(member.obj)] = group
         return live
 
@@ -558,10 +566,13 @@ class _Alert:
         """An object's own properties: nested entities become small references."""
         out = {}
         for key, value in obj.items():
-            if key != "$id":
+            if key == "$id":
+                continue
+            if isinstance(value, (dict, list)):
                 value = self._property(value, path)
-                if value is not _DROP:
-                    out[key] = value
+                if value is _DROP:
+                    continue
+            out[key] = value
         return out
 
     def _property(self, value, path: tuple[int, ...]):
@@ -640,6 +651,7 @@ def _looks_like_ip(name: str) -> bool:
     return ":" in name or not name.strip("0123456789.")
 
 
+@lru_cache(maxsize=4096)
 def _ip_address(text: str) -> tuple[str, bool]:
     """The compressed address (IPv4-mapped IPv6 as IPv4) and whether it is not global."""
     try:
