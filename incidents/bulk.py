@@ -138,6 +138,36 @@ def _with_json(row: Sequence, json_columns: Sequence[int]) -> list:
     return row
 
 
+def update(objects: Sequence[models.Model], fields: Sequence[str]) -> None:
+    """`bulk_update(objects, fields)` in one query. On PostgreSQL each field's values go in
+    as one array (`UPDATE … FROM unnest(…)`), where `bulk_update` builds and compiles a
+    CASE for every object and field. Rows are matched in the order given."""
+    if not objects:
+        return
+    model = type(objects[0])
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(objects, fields, batch_size=BATCH_SIZE)
+        return
+    columns = [model._meta.pk, *(model._meta.get_field(name) for name in fields)]
+    arrays = []
+    for f in columns:
+        values = [getattr(obj, f.attname) for obj in objects]
+        if isinstance(f, models.JSONField):
+            values = [None if v is None else dump_json(v) for v in values]
+        arrays.append(values)
+    quote = connection.ops.quote_name
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns[1:])
+    unnest = ", ".join(f"%s::{f.db_type(connection)}[]" for f in columns)
+    names = ", ".join(quote(f.column) for f in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET {assignments} FROM unnest({unnest}) AS v({names}) "
+            f"WHERE t.{pk} = v.{pk}",
+            arrays,
+        )
+
+
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     """Take `count` ids from the table's sequence, so rows can be copied with their ids."""
     if not count:

@@ -142,7 +142,7 @@ def _ingest_once(workspace: Workspace, batch: Sequence[Prepared], *, actor: Acto
                 if state.alert not in changed:
                     changed.append(state.alert)
         if changed:
-            Alert.objects.bulk_update(
+            bulk.update(
                 sorted(changed, key=lambda a: a.pk),
                 [
                     "status",

@@ -81,3 +81,35 @@ def test_build_refuses_a_related_object_by_its_field_name(workspace):
     # `workspace=` would be dropped silently by a positional constructor: it is refused.
     with pytest.raises(TypeError, match="workspace"):
         bulk.build(Entity, {"workspace": workspace, "kind": "ip", "identifier": "ip:1"})
+
+
+def test_update_writes_the_given_fields_of_each_object_and_no_other(workspace):
+    first, second, _ = (
+        Entity.objects.create(workspace=workspace, kind="ip", identifier=f"ip:{n}")
+        for n in range(3)
+    )
+    first.display_name, first.properties = "Gateway", {"Huge": 2**70, "Ports": [443]}
+    second.display_name, second.properties, second.kind = "Printer", {}, "host"
+
+    bulk.update([first, second], ["display_name", "properties"])
+
+    saved = {e.identifier: (e.kind, e.display_name, e.properties) for e in Entity.objects.all()}
+    assert saved == {
+        "ip:0": ("ip", "Gateway", {"Huge": 2**70, "Ports": [443]}),
+        "ip:1": ("ip", "Printer", {}),
+        "ip:2": ("ip", "", {}),
+    }
+
+
+def test_update_takes_times_and_nulls(workspace):
+    incident = Incident.objects.create(workspace=workspace, number=1, title="A")
+    incident.first_activity_time = workspace.created
+    incident.last_activity_time = None
+    incident.labels = ["phishing"]
+
+    bulk.update([incident], ["first_activity_time", "last_activity_time", "labels"])
+
+    incident.refresh_from_db()
+    assert incident.first_activity_time == workspace.created
+    assert incident.last_activity_time is None
+    assert incident.labels == ["phishing"]
