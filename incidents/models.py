@@ -4,6 +4,7 @@ Nothing here changes alert membership: `incidents.membership` owns every write o
 `Relation` and of `Incident.alert_count`.
 """
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -118,6 +119,9 @@ class Workspace(models.Model):
     resource_group = models.CharField(max_length=90, default="triage")
     # The next incident number to hand out; see `incidents.numbering`.
     next_incident_number = models.PositiveBigIntegerField(default=1, editable=False)
+    # The correlation rules' automatic guard: an entity in more than this share of the
+    # workspace's alerts of the last 7 days does not join alerts by itself.
+    common_entity_share = models.FloatField(default=0.05)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -182,6 +186,17 @@ class Incident(models.Model):
     last_activity_time = models.DateTimeField(null=True, blank=True)
     # Kept by `incidents.membership` under the incident's row lock.
     alert_count = models.PositiveIntegerField(default=0, editable=False)
+    # The correlation rule that made the incident, and the group key it made it for
+    # (`incidents.rules`): later alerts of the same group find it by them.
+    correlation_rule = models.ForeignKey(
+        "CorrelationRule",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="incidents",
+    )
+    group_key = models.CharField(max_length=64, blank=True, editable=False)
     # The full incident (at the alert cap) whose alerts this one goes on with.
     continues = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="continued_by"
@@ -227,6 +242,14 @@ class Incident(models.Model):
             models.Index("workspace", "owner", "status", name="incident_owner_idx"),
             models.Index("workspace", "provider_name", "status", name="incident_provider_idx"),
             models.Index("workspace", F("created").desc(), name="incident_created_idx"),
+            # The rules find the newest incident of a group.
+            models.Index(
+                "correlation_rule",
+                "group_key",
+                F("first_activity_time").desc(),
+                condition=~Q(group_key=""),
+                name="incident_rule_group_idx",
+            ),
             # Ingestion finds a provider's incident (Defender XDR's IncidentId) by its id.
             models.Index(
                 "workspace",
@@ -488,6 +511,100 @@ class ActivityEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The activity log is append-only.")
+
+
+class GroupingMethod(models.TextChoices):
+    ANY_ALERT = "any_alert", "All matching alerts into one incident"
+    ALL_ENTITIES = "all_entities", "Alerts whose entities all match"
+    SELECTED = "selected", "Alerts that match on the selected entities and details"
+    SHARED_ENTITY = "shared_entity", "Alerts that share a strong entity of the selected kinds"
+
+
+class CorrelationRule(models.Model):
+    """An ordered rule that groups new alerts into incidents (`incidents.rules`)."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="correlation_rules"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    # Rules run in ascending order; the first that finds or makes an incident wins.
+    order = models.PositiveIntegerField(default=0)
+    # Conditions: all must hold; empty ones hold for every alert.
+    name_contains = models.CharField(max_length=256, blank=True)
+    name_equals = models.CharField(max_length=256, blank=True)
+    product_names = models.JSONField(default=list, blank=True)
+    provider_names = models.JSONField(default=list, blank=True)
+    min_severity = models.CharField(max_length=16, choices=Severity, blank=True)
+    tactics = models.JSONField(default=list, blank=True)
+    alert_types = models.JSONField(default=list, blank=True)
+    entity_kinds_present = models.JSONField(default=list, blank=True)
+    # Grouping.
+    method = models.CharField(
+        max_length=16, choices=GroupingMethod, default=GroupingMethod.SHARED_ENTITY
+    )
+    # SELECTED and SHARED_ENTITY: the entity kinds that must match / be shared.
+    entity_kinds = models.JSONField(default=list, blank=True)
+    # SELECTED: alert details ("name", "severity", "product") and ExtendedProperties keys.
+    match_details = models.JSONField(default=list, blank=True)
+    custom_details = models.JSONField(default=list, blank=True)
+    window = models.DurationField(default=dt.timedelta(hours=5))
+    reopen_closed = models.BooleanField(default=False)
+    created = models.DateTimeField(default=timezone.now)
+    last_matched = models.DateTimeField(null=True, blank=True, editable=False)
+    matched_count = models.PositiveBigIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["workspace", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("incidents:rule", kwargs={"rule_id": self.pk})
+
+
+class RuleChange(models.Model):
+    """Who changed a rule, when and what (shown on the rule's page)."""
+
+    rule = models.ForeignKey(CorrelationRule, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    actor_name = models.CharField(max_length=200)
+    summary = models.CharField(max_length=500)
+    # Field → [before, after].
+    changes = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class CorrelationExclusion(models.Model):
+    """A value "too common to correlate on": it never joins alerts by itself."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="correlation_exclusions"
+    )
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="exclusions")
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "entity"], name="exclusion_unique_entity"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} (excluded)"
 
 
 class ChangeKind(models.TextChoices):

@@ -3,8 +3,9 @@
 In order: the incident of its provider when the provider correlates its own alerts and
 the row carries that provider's incident id (Defender XDR's `ExtendedProperties.IncidentId`),
 as Sentinel's Defender XDR connector does; else a new incident named by the membership
-module's naming rule. The correlation rules slot in between those two steps. Every write
-goes through `incidents.membership.correlate_new_alerts`.
+module's naming rule. The correlation rules (`incidents.rules`) slot in between those two
+steps. Every write goes through `incidents.membership.correlate_new_alerts`, and a bridging
+alert's merges through `membership.merge_incidents`.
 """
 
 from collections import defaultdict
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from incidents.activity import Actor
 from incidents.membership import Correlated, Placement, correlate_new_alerts
 from incidents.models import Alert, Incident, RelationReason, Workspace
+from incidents.rules import bridging, engine
 
 DEFENDER_XDR = "Microsoft Defender XDR"
 
@@ -23,15 +25,25 @@ def place_new_alerts(
     """Give each new alert its first incident. `new` pairs each saved alert with its
     provider incident id ("" when it has none), in the order the rows came."""
     by_provider: dict[str, list[Alert]] = defaultdict(list)
-    placements: list[Placement] = []
+    others: list[Alert] = []
     for alert, provider_incident_id in new:
         if provider_incident_id:
             by_provider[provider_incident_id].append(alert)
         else:
-            placements.append(Placement([alert], new_fields={"description": alert.description}))
+            others.append(alert)
+    placements: list[Placement] = []
     if by_provider:
         placements.extend(_provider_placements(workspace, by_provider))
-    return correlate_new_alerts(workspace, placements, actor=actor, reason=RelationReason.INGESTION)
+    plan = engine.plan(workspace, others) if others else None
+    if plan is not None:
+        placements.extend(engine.placements(plan, workspace))
+    correlated = correlate_new_alerts(
+        workspace, placements, actor=actor, reason=RelationReason.INGESTION
+    )
+    if plan is not None:
+        engine.count_matches(plan)
+        bridging.bridge(plan.groups)
+    return correlated
 
 
 def _provider_placements(

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents import activity, bulk
+from incidents.actions import reopen_locked
 from incidents.activity import Actor
 from incidents.errors import (
     AlertAlreadyInIncident,
@@ -173,6 +174,12 @@ class Placement:
     details: dict = field(default_factory=dict)
     # The same in words, ending the activity entry: "Microsoft Defender XDR incident 384."
     because: str = ""
+    # Who correlated, when not the actor: "rule “Same host (24 h)”".
+    by: str = ""
+    # Per alert (by id), its own (details, because): what a rule matched for that alert.
+    explain: dict[int, tuple[dict, str]] = field(default_factory=dict)
+    # Reopen `incident` when it is closed (a rule that re-opens closed matches).
+    reopen: bool = False
 
 
 @dataclass
@@ -184,6 +191,8 @@ class Correlated:
     created: list[Incident] = field(default_factory=list)
     # Alerts that joined an incident that existed before.
     joined_existing: int = 0
+    # Closed incidents reopened for the alerts that joined them.
+    reopened: list[Incident] = field(default_factory=list)
 
 
 def correlate_new_alerts(
@@ -223,10 +232,7 @@ def correlate_new_alerts(
                     joins.append((target, alerts[:fit], placement))
                     room[target.pk] -= len(alerts[:fit])
                 alerts = alerts[fit:]
-                fields = {
-                    f: getattr(target, f)
-                    for f in ("title", "severity", "provider_name", "provider_incident_id")
-                }
+                fields = {f: getattr(target, f) for f in CONTINUED_FIELDS}
             while alerts:
                 chunk, alerts = alerts[:limit], alerts[limit:]
                 incident = bulk.build(
@@ -277,9 +283,13 @@ def correlate_new_alerts(
                         created=now,
                     )
                 )
+        reopened = _reopen(placements, locked, actor)
         for incident, alerts, placement in joins + [(i, a, p) for i, a, p, _ in opens]:
             for alert in alerts:
                 system_alert_id = str(alert.system_alert_id)
+                details, because = placement.explain.get(
+                    alert.pk, (placement.details, placement.because)
+                )
                 relations.append(
                     (
                         incident.pk,
@@ -289,24 +299,30 @@ def correlate_new_alerts(
                         reason,
                         created_by,
                         created_by_name,
-                        placement.details,
+                        details,
                         now,
                     )
                 )
                 message = (
                     f"Alert “{alert.display_name}” was correlated with this incident by "
-                    f"{actor.label}."
+                    f"{placement.by or actor.label}"
                 )
+                if placement.by and because:
+                    message += f": {because}."
+                elif because:
+                    message += f". {because}"
+                else:
+                    message += "."
                 entries.append(
                     activity.entry_row(
                         incident,
                         actor,
                         ActivityKind.ALERT_CORRELATED,
-                        f"{message} {placement.because}" if placement.because else message,
+                        message,
                         details={
                             "alert": system_alert_id,
                             "alert_name": alert.display_name,
-                            **placement.details,
+                            **details,
                         },
                         created=now,
                     )
@@ -317,8 +333,38 @@ def correlate_new_alerts(
         if joins:
             recount({incident.pk: incident for incident, _, _ in joins}.values())
     result.created = [incident for incident, _, _, _ in opens]
+    result.reopened = reopened
     result.joined_existing = sum(len(alerts) for _, alerts, _ in joins)
     return result
+
+
+# What a continuing incident takes from the full one it continues.
+CONTINUED_FIELDS = (
+    "title",
+    "severity",
+    "provider_name",
+    "provider_incident_id",
+    "correlation_rule_id",
+    "group_key",
+)
+
+
+def _reopen(
+    placements: Sequence[Placement], locked: dict[int, Incident], actor: Actor
+) -> list[Incident]:
+    """Reopen the closed incidents that placements asked to (a rule's "re-open closed")."""
+    reopened = []
+    for placement in placements:
+        incident = locked.get(placement.incident.pk) if placement.incident else None
+        if placement.reopen and incident is not None and incident.is_closed:
+            reopen_locked(
+                incident,
+                actor=actor,
+                message=f"{placement.by or actor.label} reopened the incident: a new alert "
+                "matches it.",
+            )
+            reopened.append(incident)
+    return reopened
 
 
 # The values of each relation `correlate_new_alerts` writes, in order.

@@ -62,10 +62,13 @@ def test_the_new_incident_says_the_alert_was_correlated_with_it(workspace):
     created, correlated = activity_of(incident)
     assert created.kind == ActivityKind.CREATED
     assert correlated.kind == ActivityKind.ALERT_CORRELATED
+    # Every automatic relation says why: here, that no rule could group it.
     assert correlated.message == (
-        "Alert “Mass download by bjenkins” was correlated with this incident by Ingestion."
+        "Alert “Mass download by bjenkins” was correlated with this incident by Ingestion. "
+        "No correlation rule is enabled in this workspace."
     )
     assert correlated.details["alert"] == data["SystemAlertId"]
+    assert correlated.details["no_rule_matched"] is True
 
 
 def test_every_column_is_kept_on_the_alert(workspace):
