@@ -1,6 +1,7 @@
 """`incidents.bulk`: the fast ways in that ingestion takes, on SQLite and PostgreSQL alike."""
 
 import pytest
+from django.db.models.signals import post_init
 from django.forms.models import model_to_dict
 
 from incidents import bulk
@@ -20,6 +21,30 @@ def test_build_makes_the_object_the_constructor_makes(workspace):
     assert built.display_name == ""
     assert built.properties == {}
     assert built._state.adding
+
+
+def test_a_built_object_saves_like_any_other(workspace):
+    entity = bulk.build(Entity, {"workspace_id": workspace.pk, "kind": "ip", "identifier": "ip:1"})
+
+    entity.save()
+
+    assert Entity.objects.get(pk=entity.pk).identifier == "ip:1"
+    assert entity.workspace == workspace
+
+
+def test_build_sends_the_init_signals_when_the_model_has_receivers(workspace):
+    made = []
+
+    def receiver(sender, instance, **kwargs):
+        made.append(instance)
+
+    post_init.connect(receiver, sender=Entity)
+    try:
+        entity = bulk.build(Entity, {"workspace_id": workspace.pk, "kind": "ip", "identifier": "x"})
+    finally:
+        post_init.disconnect(receiver, sender=Entity)
+
+    assert made == [entity]
 
 
 def test_build_gives_each_object_its_own_defaults(workspace):
