@@ -11,7 +11,12 @@ morning are two. So:
    "same targeted asset" / "same actor". IPs and URLs are left out on purpose: NAT,
    proxies and shared infrastructure would join unrelated attacks. Values the guard
    finds in too many alerts (a domain controller, `SYSTEM`) never join alerts alone.
-2. **Same entities (5 h)** — alerts with exactly the same entities within Sentinel's
+   An alert that names more than three entities of one kind (a spray's targeted
+   accounts) does not join others through them: it would chain unrelated victims.
+2. **Same alert from the same address (24 h)** — the same detection name from the same
+   IP addresses within a day: a password spray or brute force that its rule re-raises on
+   every run is one incident, not one a run.
+3. **Same entities (5 h)** — alerts with exactly the same entities within Sentinel's
    default 5 hours join: a repeating detection about only an IP, a URL or a weak name
    (what rule 1 cannot see) stays one incident instead of a storm.
 
@@ -29,6 +34,15 @@ DEFAULT_RULES = [
         "mailbox identifier within a day: the steps of one attack on one user or machine.",
         "method": GroupingMethod.SHARED_ENTITY,
         "entity_kinds": [EntityKind.ACCOUNT, EntityKind.HOST, EntityKind.MAILBOX],
+        "window": dt.timedelta(hours=24),
+    },
+    {
+        "name": "Same alert from the same address (24 h)",
+        "description": "The same detection from the same IP addresses within a day: a "
+        "password spray or a brute force re-raised on every run of its rule.",
+        "method": GroupingMethod.SELECTED,
+        "entity_kinds": [EntityKind.IP],
+        "match_details": ["name"],
         "window": dt.timedelta(hours=24),
     },
     {

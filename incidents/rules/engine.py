@@ -225,6 +225,8 @@ def _shared(rule, alert, found: Grouping, when, finder, by_entity, groups) -> Gr
                     group.explain[moved.pk] = other.explain[moved.pk]
                 other.alerts = []
                 group.entity_ids |= other.entity_ids
+                for entity_id in other.entity_ids:
+                    by_entity[entity_id] = group
             elif other.incident not in group.bridged:
                 group.bridged.append(other.incident)
                 group.bridge_alert = alert
@@ -311,7 +313,7 @@ def placements(found: Plan, workspace: Workspace) -> list[Placement]:
         rule = group.rule
         new_fields = {}
         if rule is not None and group.incident is None:
-            new_fields = {"correlation_rule": rule, "group_key": group.key}
+            new_fields = {"correlation_rule_id": rule.pk, "group_key": group.key}
         if len(group.alerts) == 1 and group.incident is None:
             new_fields["description"] = group.alerts[0].description
         result.append(

@@ -8,13 +8,17 @@ entities of the rule's kinds.
 """
 
 import hashlib
+import ipaddress
 import json
+from collections import Counter
 from dataclasses import dataclass
 
 from incidents.models import Alert, CorrelationRule, EntityKind, GroupingMethod
 from incidents.rules.facts import EntityFact, Excluded
 
 DETAILS = {"name": "alert name", "severity": "severity", "product": "product"}
+# More entities of one kind than this in one alert, and none of them joins it to others.
+BROAD = 3
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,27 @@ def grouping(
     if rule.method == GroupingMethod.SELECTED:
         return _selected(rule, alert, usable)
     kinds = set(rule.entity_kinds)
-    shared = [e for e in usable if e.strong and (not kinds or e.kind in kinds)]
+    shared = [e for e in usable if _joins(e) and (not kinds or e.kind in kinds)]
+    # An alert that names many entities of a kind (a password spray's targeted accounts)
+    # says little about each: they do not join it to others.
+    per_kind = Counter(e.kind for e in shared)
+    shared = [e for e in shared if per_kind[e.kind] <= BROAD]
     if not shared:
         return None
     return Grouping("", tuple(e.as_detail() for e in shared), tuple(e.id for e in shared))
+
+
+def _joins(entity: EntityFact) -> bool:
+    """Whether an entity can join alerts by being shared: a strong identifier, and for an
+    IP address a public one (private addresses repeat across networks, NAT and VPNs)."""
+    if not entity.strong:
+        return False
+    if entity.kind == EntityKind.IP:
+        try:
+            return ipaddress.ip_address(entity.identifier.removeprefix("ip:")).is_global
+        except ValueError:
+            return False
+    return True
 
 
 def _selected(rule: CorrelationRule, alert: Alert, usable: list[EntityFact]) -> Grouping | None:
