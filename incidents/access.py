@@ -14,7 +14,15 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from incidents.models import Alert, Entity, Incident, Membership, Role, Workspace
+from incidents.models import (
+    Alert,
+    CorrelationRule,
+    Entity,
+    Incident,
+    Membership,
+    Role,
+    Workspace,
+)
 
 SESSION_KEY = "workspace"
 
@@ -88,6 +96,14 @@ def access_alert(
     )
     check_role(request, role)
     return alert
+
+
+def access_rule(
+    request: WorkspaceRequest, rule_id: int, role: Role = Role.READER
+) -> CorrelationRule:
+    rule = get_object_or_404(CorrelationRule, workspace=workspace_of(request), pk=rule_id)
+    check_role(request, role)
+    return rule
 
 
 def access_entity(request: WorkspaceRequest, entity_id: int) -> Entity:

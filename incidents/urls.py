@@ -43,4 +43,12 @@ urlpatterns = [
     path("alerts/link/", views.link_alerts, name="link_alerts"),
     path("alerts/<uuid:system_alert_id>/", views.alert_detail, name="alert"),
     path("changes/<uuid:change>/undo/", views.undo_change, name="undo_change"),
+    path("rules/", views.rule_list, name="rules"),
+    path("rules/new/", views.rule_new, name="rule_new"),
+    path("rules/test/", views.rules_test, name="rules_test"),
+    path("rules/<int:rule_id>/", views.rule_detail, name="rule"),
+    path("rules/<int:rule_id>/edit/", views.rule_edit, name="rule_edit"),
+    path("rules/<int:rule_id>/enabled/", views.rule_toggle, name="rule_toggle"),
+    path("rules/<int:rule_id>/move/", views.rule_move, name="rule_move"),
+    path("rules/<int:rule_id>/test/", views.rule_test, name="rule_test"),
 ]

@@ -10,6 +10,16 @@ from incidents.views.linking import incident_search, link_alerts
 from incidents.views.merging import merge_incidents, undo_change
 from incidents.views.queues import alert_list, incident_alert_rows, incident_list
 from incidents.views.relating import add_alert, remove_alert
+from incidents.views.rules import (
+    rule_detail,
+    rule_edit,
+    rule_list,
+    rule_move,
+    rule_new,
+    rule_test,
+    rule_toggle,
+    rules_test,
+)
 from incidents.views.triage import (
     add_comment,
     assign_owner,
@@ -40,6 +50,14 @@ __all__ = [
     "merge_incidents",
     "remove_alert",
     "reopen_incident",
+    "rule_detail",
+    "rule_edit",
+    "rule_list",
+    "rule_move",
+    "rule_new",
+    "rule_test",
+    "rule_toggle",
+    "rules_test",
     "switch_workspace",
     "undo_change",
 ]
