@@ -23,6 +23,7 @@ from incidents.models import (
     Workspace,
 )
 from incidents.pagination import Key, Page, keyset_page
+from incidents.rules.explain import Explanation, explain
 
 PAGE_SIZE = 50
 ENTITY_TIMELINE_SIZE = 50
@@ -130,18 +131,30 @@ class IncidentLink:
     number: int
     title: str
     status: str
+    # Why the alert is in that incident (only when asked for: `reasons=True`).
+    why: Explanation | None = None
 
 
-def attach_incidents(alerts: Sequence[Alert]) -> None:
-    """Set each alert's `incident_links`: the incidents it belongs to, in one query."""
+def attach_incidents(alerts: Sequence[Alert], *, reasons: bool = False) -> None:
+    """Set each alert's `incident_links`: the incidents it belongs to, in one query; with
+    `reasons`, each link says why the alert is there."""
     found: dict[int, list[IncidentLink]] = defaultdict(list)
+    fields = ["alert_id", "incident__number", "incident__title", "incident__status"]
+    if reasons:
+        fields += ["reason", "details", "created_by__username", "created_by_name"]
     rows = (
         Relation.objects.filter(alert_id__in=[a.pk for a in alerts])
-        .values_list("alert_id", "incident__number", "incident__title", "incident__status")
+        .values_list(*fields)
         .order_by("alert_id", "incident__number")
     )
-    for alert_id, number, title, status in rows:
-        found[alert_id].append(IncidentLink(number, title, status))
+    alert_ids = {a.pk: str(a.system_alert_id) for a in alerts}
+    for alert_id, number, title, status, *relation in rows:
+        why = None
+        if reasons:
+            reason, details, username, system_name = relation
+            who = username or system_name
+            why = explain(reason, details, who=who, system_alert_id=alert_ids[alert_id])
+        found[alert_id].append(IncidentLink(number, title, status, why))
     for alert in alerts:
         alert.incident_links = found[alert.pk]
 
@@ -150,11 +163,14 @@ def attach_incidents(alerts: Sequence[Alert]) -> None:
 
 
 def incident_alerts(incident: Incident) -> list[Alert]:
-    """The incident's alerts, newest first, each with `incident_links` (2 queries)."""
+    """The incident's alerts, newest first, each with `incident_links` and `why`: the
+    reason it is in this incident (2 queries)."""
     alerts = list(
         Alert.objects.filter(relations__incident=incident).order_by("-time_generated", "-id")
     )
-    attach_incidents(alerts)
+    attach_incidents(alerts, reasons=True)
+    for alert in alerts:
+        alert.why = next((i.why for i in alert.incident_links if i.number == incident.number), None)
     return alerts
 
 
@@ -247,10 +263,10 @@ def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> P
 
 
 def alert_with_details(alert: Alert) -> Alert:
-    """The alert with `entity_list`, `incident_links` (2 queries), and its extended
+    """The alert with `entity_list`, `incident_links` with their `why` (2 queries), its extended
     properties and source fields as `(name, text, link)` rows for the page."""
     alert.entity_list = list(alert.entities.order_by("kind", "identifier"))
-    attach_incidents([alert])
+    attach_incidents([alert], reasons=True)
     alert.extended_rows = _field_rows(alert.extended_properties)
     alert.source_rows = _field_rows(alert.source_fields)
     return alert
