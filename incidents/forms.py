@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from incidents.actions import MAX_COMMENT_LENGTH
 from incidents.filters import parse_number, title_matches
-from incidents.models import CLASSIFICATION_REASONS, Incident, Workspace
+from incidents.models import CLASSIFICATION_REASONS, CorrelationExclusion, Incident, Workspace
 
 EXISTING = "existing"
 NEW = "new"
@@ -170,4 +170,14 @@ class RemoveAlertForm(forms.Form):
         strip=True,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Optional. Kept in the incident's activity log.",
+    )
+
+
+class ExclusionForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=CorrelationExclusion._meta.get_field("reason").max_length,
+        strip=True,
+        help_text="Optional, e.g. “domain controller” or “vulnerability scanner”.",
     )

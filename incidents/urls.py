@@ -33,6 +33,16 @@ urlpatterns = [
         views.incident_entity,
         name="incident_entity",
     ),
+    path(
+        "incidents/<int:number>/entities/<int:entity_id>/exclude/",
+        views.exclude_entity,
+        name="exclude_entity",
+    ),
+    path(
+        "incidents/<int:number>/entities/<int:entity_id>/allow/",
+        views.allow_entity,
+        name="allow_entity",
+    ),
     path("incidents/<int:number>/activity/", views.incident_activity, name="incident_activity"),
     path("incidents/<int:number>/owner/", views.assign_owner, name="assign_owner"),
     path("incidents/<int:number>/status/", views.change_status, name="change_status"),

@@ -1,4 +1,5 @@
 from incidents.views.alerts import alert_detail
+from incidents.views.exclusions import allow_entity, exclude_entity
 from incidents.views.incidents import (
     incident_activity,
     incident_alerts,
@@ -34,9 +35,11 @@ __all__ = [
     "add_comment",
     "alert_detail",
     "alert_list",
+    "allow_entity",
     "assign_owner",
     "change_status",
     "close_incident",
+    "exclude_entity",
     "home",
     "incident_activity",
     "incident_alert_rows",

@@ -17,6 +17,7 @@ from incidents.access import (
 )
 from incidents.models import Entity, EntityKind, Incident
 from incidents.views.common import page_or_fragment
+from incidents.views.exclusions import correlation_context
 
 
 def _render_tab(request: WorkspaceRequest, incident: Incident, tab: str, **context) -> HttpResponse:
@@ -83,6 +84,7 @@ def incident_entity(request: WorkspaceRequest, number: int, entity_id: int) -> H
         entity=entity,
         properties=_properties(entity),
         timeline=timeline,
+        **correlation_context(request, entity),
     )
 
 
