@@ -35,7 +35,7 @@ def alert_time(alert: Alert) -> dt.datetime:
 
 def window_text(window: dt.timedelta) -> str:
     minutes = int(window.total_seconds() // 60)
-    if minutes % (24 * 60) == 0:
+    if minutes % (24 * 60) == 0 and minutes >= 2 * 24 * 60:
         days = minutes // (24 * 60)
         return f"{days} day{'s' if days != 1 else ''}"
     if minutes % 60 == 0:
