@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from incidents import actions
-from incidents.models import ActivityEntry, Alert, Incident, IncidentStatus, Relation
+from incidents.models import ActivityEntry, Incident, IncidentStatus, Relation
 from tests.ingest.builders import account, host
 from tests.rules.test_engine import incident_of, ingest, rule
 
