@@ -46,6 +46,7 @@ from incidents.models import (
     Via,
     Workspace,
 )
+from incidents.rules.defaults import install_default_rules
 
 # "#123" in a search, as incidents are written everywhere else (at most a bigint's digits).
 INCIDENT_REFERENCE = re.compile(r"(?<!\S)#(\d{1,18})(?!\S)")
@@ -164,6 +165,11 @@ class WorkspaceAdmin(admin.ModelAdmin):
     search_help_text = "Workspace name or display name."
     readonly_fields = ["next_incident_number", "created"]
     inlines = [MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Workspace, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            install_default_rules(obj)
 
 
 @admin.register(Membership)

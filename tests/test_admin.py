@@ -32,6 +32,7 @@ from incidents.models import (
     Via,
     Workspace,
 )
+from incidents.rules.defaults import DEFAULT_RULES
 from tests.factories import (
     INGESTION,
     AlertFactory,
@@ -770,3 +771,23 @@ def test_incident_change_page_queries_do_not_grow_with_alerts(
         response = admin_client.get(admin_url(incident))
 
     assert len(response.context["inline_admin_formsets"][0].formset.forms) == count
+
+
+def test_adding_a_workspace_installs_the_default_correlation_rules(admin_client):
+    response = admin_client.post(
+        reverse("admin:incidents_workspace_add"),
+        {
+            "name": "lab",
+            "display_name": "Lab SOC",
+            "subscription_id": "0b9c8a6e-1f2d-4c3b-9a8e-7d6c5b4a3f21",
+            "resource_group": "triage",
+            "common_entity_share": "0.05",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    workspace = Workspace.objects.get(name="lab")
+    names = list(workspace.correlation_rules.values_list("name", flat=True))
+    assert names == [rule["name"] for rule in DEFAULT_RULES]

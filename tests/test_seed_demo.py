@@ -31,6 +31,7 @@ from incidents.models import (
     Role,
     Workspace,
 )
+from incidents.rules.defaults import DEFAULT_RULES
 from tests.ingest.builders import row
 
 pytestmark = pytest.mark.django_db
@@ -178,6 +179,34 @@ def test_an_alert_ingested_into_the_demo_workspace_finds_the_demo_entities():
 
     assert Entity.objects.count() == before
     assert set(Alert.objects.latest("pk").entities.all()) == {person, host}
+
+
+def test_the_demo_workspace_starts_with_the_default_correlation_rules():
+    seed()
+    workspace = Workspace.objects.get(name="demo")
+
+    names = list(workspace.correlation_rules.values_list("name", flat=True))
+
+    assert names == [rule["name"] for rule in DEFAULT_RULES]
+
+
+def test_alerts_ingested_into_the_demo_about_one_user_and_host_join_one_incident():
+    seed()
+    workspace = Workspace.objects.get(name="demo")
+    person = Entity.objects.filter(workspace=workspace, kind="account").first()
+    host = Entity.objects.filter(workspace=workspace, kind="host").first()
+    entities = [
+        {"$id": "1", **person.properties, "Type": "account"},
+        {"$id": "2", **host.properties, "Type": "host"},
+    ]
+    rows = [row(entities=entities, DisplayName=name) for name in ("Phish clicked", "Malware")]
+
+    ingest_batch(workspace, [prepare(r) for r in rows], actor=INGESTION)
+
+    first, second = Alert.objects.order_by("-pk")[:2]
+    assert set(first.relations.values_list("incident", flat=True)) == set(
+        second.relations.values_list("incident", flat=True)
+    )
 
 
 def test_only_closed_incidents_are_classified_and_with_matching_reasons():

@@ -4,7 +4,6 @@ alert, why it is in that incident."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import NoReverseMatch, reverse
 
 from incidents import membership
 from incidents.activity import Actor
@@ -51,11 +50,7 @@ def alerts_tab(client, incident) -> str:
 
 
 def rule_link(name: str, rule_id: int) -> str:
-    """The rule's name, linked to its page once the rule pages exist."""
-    try:
-        return f'<a href="{reverse("incidents:rule", kwargs={"rule_id": rule_id})}">{name}</a>'
-    except NoReverseMatch:
-        return name
+    return f'<a href="/rules/{rule_id}/">{name}</a>'
 
 
 def test_alerts_a_rule_grouped_name_the_rule_and_the_matched_values(client, reader, workspace):

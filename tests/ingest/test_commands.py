@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 
 from incidents.ingest import store
 from incidents.models import Alert, Incident, Membership, Relation, Workspace
+from incidents.rules.defaults import DEFAULT_RULES
 from tests.factories import UserFactory
 from tests.ingest.builders import defender_row, row
 
@@ -62,6 +63,16 @@ def test_create_workspace_makes_an_empty_workspace(db):
     )
     assert not workspace.incidents.exists()
     assert workspace.resource_id in out
+
+
+def test_create_workspace_installs_the_default_correlation_rules(db):
+    out, _ = run("create_workspace", "lab")
+
+    workspace = Workspace.objects.get(name="lab")
+    rules = list(workspace.correlation_rules.values_list("name", "enabled"))
+    assert rules == [(r["name"], True) for r in DEFAULT_RULES]
+    for name, _enabled in rules:
+        assert f"Correlation rule: {name}" in out
 
 
 def test_create_workspace_can_add_members(db):

@@ -1,4 +1,5 @@
-"""`manage.py create_workspace NAME`: a new, empty workspace (the admin site can do the same)."""
+"""`manage.py create_workspace NAME`: a new workspace with no incidents and the default
+correlation rules (the admin site can do the same)."""
 
 import uuid
 
@@ -9,12 +10,13 @@ from django.core.validators import validate_slug
 from django.db import transaction
 
 from incidents.models import Membership, Role, Workspace
+from incidents.rules.defaults import install_default_rules
 
 RESOURCE_GROUP_LENGTH = Workspace._meta.get_field("resource_group").max_length
 
 
 class Command(BaseCommand):
-    help = "Create a new, empty workspace."
+    help = "Create a new workspace with the default correlation rules."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="The workspace's name: letters, digits, '-' and '_'.")
@@ -60,7 +62,10 @@ class Command(BaseCommand):
             )
             for user, role in members:
                 Membership.objects.create(workspace=workspace, user=user, role=role)
+            rules = install_default_rules(workspace)
         self.stdout.write(f"Created workspace “{name}”: {workspace.resource_id}")
+        for rule in rules:
+            self.stdout.write(f"  Correlation rule: {rule.name}")
         for user, role in members:
             self.stdout.write(f"  {user.get_username()} is a {role} there.")
 

@@ -58,6 +58,7 @@ from incidents.models import (
     Workspace,
 )
 from incidents.progress import Progress
+from incidents.rules.defaults import install_default_rules
 
 INGESTION = Actor.system("Ingestion", via=Via.INGESTION)
 
@@ -129,6 +130,8 @@ class Command(BaseCommand):
         seed = options["seed"] if options["seed"] is not None else name
         with transaction.atomic():
             workspace = existing or create_workspace(name, seed)
+            # Alerts ingested into the demo later are grouped as in any new workspace.
+            install_default_rules(workspace)
             users.join(workspace)
             builder = DemoBuilder(workspace, seed, users.owner_ids())
             entities = builder.create_entities(pool_size(alerts))
