@@ -99,7 +99,9 @@ def plan(
         )
     facts = entity_facts(alerts) if alerts else {}
     entity_ids = {f.id for found in facts.values() for f in found}
-    guard = excluded(workspace, entity_ids, now or timezone.now())
+    # The guard looks at the week before these alerts (now, unless they are historical).
+    reference = now or min(timezone.now(), max(alert_time(a) for a in alerts))
+    guard = excluded(workspace, entity_ids, reference)
     groupings: dict[tuple[int, int], Grouping | None] = {}
     for alert in alerts:
         for rule in rules:

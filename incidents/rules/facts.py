@@ -2,8 +2,8 @@
 
 A value never joins alerts by itself when an analyst excluded it ("too common to
 correlate on") or when the automatic guard finds it in more than the workspace's
-`common_entity_share` of its alerts of the last `GUARD_DAYS` days (at least
-`GUARD_MINIMUM` alerts, so a young workspace is not all "common").
+`common_entity_share` of its alerts of the last `GUARD_DAYS` days, and in more than
+`COMMON_MINIMUM` of them (so in a young workspace an attack's host is not "common").
 """
 
 import datetime as dt
@@ -16,7 +16,7 @@ from django.db.models import Count
 from incidents.models import Alert, CorrelationExclusion, EntityIdentifier, Workspace
 
 GUARD_DAYS = 7
-GUARD_MINIMUM = 20
+COMMON_MINIMUM = 20
 
 
 @dataclass(frozen=True)
@@ -83,16 +83,19 @@ def excluded(workspace: Workspace, entity_ids: set[int], now: dt.datetime) -> Ex
             f": {reason}" if reason else ""
         )
     recent = Alert.objects.filter(
-        workspace=workspace, time_generated__gte=now - dt.timedelta(days=GUARD_DAYS)
+        workspace=workspace,
+        time_generated__gte=now - dt.timedelta(days=GUARD_DAYS),
+        time_generated__lte=now,
     )
     total = recent.count()
-    if total >= GUARD_MINIMUM:
-        limit = total * workspace.common_entity_share
+    limit = max(total * workspace.common_entity_share, COMMON_MINIMUM)
+    if total > COMMON_MINIMUM:
         counts = (
             Alert.entities.through.objects.filter(
                 entity_id__in=entity_ids - set(reasons),
                 alert__workspace=workspace,
                 alert__time_generated__gte=now - dt.timedelta(days=GUARD_DAYS),
+                alert__time_generated__lte=now,
             )
             .values("entity_id")
             .annotate(n=Count("alert_id"))

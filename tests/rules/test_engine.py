@@ -379,17 +379,25 @@ def test_a_value_in_too_many_recent_alerts_does_not_join_alerts_by_itself(worksp
     workspace.common_entity_share = 0.2
     workspace.save()
     rule(workspace, entity_kinds=["host", "account"])
-    # 30 alerts, every one on the scanner host: it is in 100% of them.
-    noise = [at(i, entities=[host("scanner"), account(f"u{i}")]) for i in range(30)]
-    ingest(workspace, *noise[:25])
-    one, other = (
-        at(40, entities=[host("scanner"), account("x")]),
-        at(41, entities=[host("scanner"), account("y")]),
-    )
+    # 60 alerts on the scanner host, each with a user of its own: in all of them.
+    ingest(workspace, *[at(i, entities=[host("scanner"), account(f"u{i}")]) for i in range(60)])
+    one = at(100, entities=[host("scanner"), account("x")])
+    other = at(101, entities=[host("scanner"), account("y")])
 
     ingest(workspace, one, other)
 
     assert incident_of(one) != incident_of(other)
+
+
+def test_in_a_young_workspace_an_attacks_host_is_not_common(workspace):
+    rule(workspace, entity_kinds=["host"])
+    # 40 alerts, 10 of them on one host: 25%, but too few to call the host common.
+    ingest(workspace, *[at(i, entities=[host(f"ws-{i}")]) for i in range(30)])
+    attack = [at(50 + i, entities=[host("victim")]) for i in range(10)]
+
+    ingest(workspace, *attack)
+
+    assert len({incident_of(r).pk for r in attack}) == 1
 
 
 # --- the cap -------------------------------------------------------------------------
