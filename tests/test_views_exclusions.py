@@ -235,8 +235,8 @@ def test_the_panel_says_when_the_guard_finds_a_value_too_common(
     client, contributor, workspace, incident, entity
 ):
     now = timezone.now()
-    # In 20 of the workspace's 21 alerts of the last 7 days, far above the 5% share.
-    alerts = AlertFactory.create_batch(19, workspace=workspace, time_generated=now)
+    # In 25 of the workspace's 26 alerts of the last 7 days, far above the 5% share.
+    alerts = AlertFactory.create_batch(24, workspace=workspace, time_generated=now)
     Alert.objects.filter(entities=entity).update(time_generated=now)
     AlertFactory(workspace=workspace, time_generated=now - dt.timedelta(days=1))
     AlertFactory(workspace=workspace, time_generated=now - dt.timedelta(days=8))
@@ -246,7 +246,7 @@ def test_the_panel_says_when_the_guard_finds_a_value_too_common(
     html = unescape(panel(client, incident, entity))
 
     assert (
-        "Too common to correlate on (automatic guard): in 20 of the workspace's 21 alerts "
+        "Too common to correlate on (automatic guard): in 25 of the workspace's 26 alerts "
         "of the last 7 days" in html
     )
     # An analyst may still exclude it for good, whatever the share becomes.
