@@ -23,15 +23,28 @@ def rule_actor(group: Group) -> Actor:
 
 
 def bridge(groups: list[Group]) -> list[membership.MergeResult]:
-    merged = []
-    for group in groups:
-        if not group.bridged or group.incident is None or group.bridge_alert is None:
+    """Merge or note the incidents bridging alerts joined: three queries for the whole
+    batch, plus each merge's own."""
+    todo = [g for g in groups if g.bridged and g.incident is not None and g.bridge_alert]
+    if not todo:
+        return []
+    ids = {g.incident.pk for g in todo} | {i.pk for g in todo for i in g.bridged}
+    incidents = Incident.objects.in_bulk(ids)
+    touched = set(
+        ActivityEntry.objects.filter(incident_id__in=ids, actor__isnull=False).values_list(
+            "incident_id", flat=True
+        )
+    )
+    merged, notes = [], []
+    for group in todo:
+        target = incidents[group.incident.pk]
+        # An incident an earlier merge of this batch took is no longer a candidate.
+        others = [incidents[i.pk] for i in group.bridged if not incidents[i.pk].merged_into_id]
+        if not others or target.merged_into_id:
             continue
-        target = Incident.objects.get(pk=group.incident.pk)
-        others = list(Incident.objects.filter(pk__in=[i.pk for i in group.bridged]))
         alert, values = group.bridge_alert, describe(group.bridge_values)
         why = f"Alert “{alert.display_name}” bridged them ({values})."
-        refusal = _refusal(target, others)
+        refusal = _refusal(target, others, touched)
         if refusal is None:
             try:
                 merged.append(
@@ -43,23 +56,26 @@ def bridge(groups: list[Group]) -> list[membership.MergeResult]:
             except MembershipError as error:
                 refusal = error.user_message
         numbers = ", ".join(f"#{i.number}" for i in others)
-        activity.record(
-            target,
-            rule_actor(group),
-            ActivityKind.ALERT_CORRELATED,
-            f"Alert “{alert.display_name}” also matches {numbers} under rule "
-            f"“{group.rule.name}” ({values}); they were not merged: {refusal}",
-            details={
-                "alert": str(alert.system_alert_id),
-                "also_matches": [i.number for i in others],
-                "rule": {"id": group.rule.pk, "name": group.rule.name},
-                "matched": group.bridge_values,
-            },
+        notes.append(
+            activity.entry(
+                target,
+                rule_actor(group),
+                ActivityKind.ALERT_CORRELATED,
+                f"Alert “{alert.display_name}” also matches {numbers} under rule "
+                f"“{group.rule.name}” ({values}); they were not merged: {refusal}",
+                details={
+                    "alert": str(alert.system_alert_id),
+                    "also_matches": [i.number for i in others],
+                    "rule": {"id": group.rule.pk, "name": group.rule.name},
+                    "matched": group.bridge_values,
+                },
+            )
         )
+    activity.write(notes)
     return merged
 
 
-def _refusal(target: Incident, others: list[Incident]) -> str | None:
+def _refusal(target: Incident, others: list[Incident], touched: set[int]) -> str | None:
     incidents = [target, *others]
     if any(i.correlation_rule_id is None for i in incidents):
         return "one of them was not made by a rule."
@@ -67,7 +83,6 @@ def _refusal(target: Incident, others: list[Incident]) -> str | None:
         return "one of them is closed."
     if any(i.provider_name in settings.TRIAGE_SELF_CORRELATING_PROVIDERS for i in incidents):
         return "one of them belongs to a provider that correlates its own alerts."
-    touched = ActivityEntry.objects.filter(incident__in=incidents, actor__isnull=False)
-    if touched.exists():
+    if any(i.pk in touched for i in incidents):
         return "an analyst has worked on one of them."
     return None

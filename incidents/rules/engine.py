@@ -112,6 +112,7 @@ def plan(
     groups: list[Group] = []
     open_by_key: dict[tuple[int, str], Group] = {}
     by_entity: dict[int, dict[int, Group]] = defaultdict(dict)  # rule → entity → group
+    by_incident: dict[int, dict[int, Group]] = defaultdict(dict)  # rule → incident → group
     for alert in alerts:
         group = None
         for rule in rules:
@@ -120,7 +121,16 @@ def plan(
                 continue
             when = alert_time(alert)
             if rule.method == GroupingMethod.SHARED_ENTITY:
-                group = _shared(rule, alert, found, when, finder, by_entity[rule.pk], groups)
+                group = _shared(
+                    rule,
+                    alert,
+                    found,
+                    when,
+                    finder,
+                    by_entity[rule.pk],
+                    by_incident[rule.pk],
+                    groups,
+                )
             else:
                 group = _exact(rule, alert, found, when, finder, open_by_key, groups)
             break
@@ -192,21 +202,23 @@ def _exact(rule, alert, found: Grouping, when, finder, open_by_key, groups) -> G
     return group
 
 
-def _shared(rule, alert, found: Grouping, when, finder, by_entity, groups) -> Group:
-    # Groups of this batch first, then incidents made before it: the oldest wins.
-    pending = {
-        id(g): g for e in found.entity_ids if (g := by_entity.get(e)) and g.within(rule, when)
-    }
-    candidates = list(pending.values())
-    existing = finder.by_entities(rule, found.entity_ids, when)
-    taken = {g.incident.pk for g in candidates if g.incident}
-    for incident, shared in existing:
-        if incident.pk not in taken:
+def _shared(rule, alert, found: Grouping, when, finder, by_entity, by_incident, groups) -> Group:
+    # Groups of this batch first, then incidents made before it: the oldest wins. One
+    # group per incident, however many alerts reach it.
+    candidates: dict[int, Group] = {}
+    for entity_id in found.entity_ids:
+        group = by_entity.get(entity_id)
+        if group is not None and group.within(rule, when):
+            candidates[id(group)] = group
+    for incident, shared in finder.by_entities(rule, found.entity_ids, when):
+        group = by_incident.get(incident.pk)
+        if group is None:
             group = Group(rule=rule, incident=incident, first=incident.first_activity_time)
-            group.entity_ids = set(shared)
-            candidates.append(group)
+            by_incident[incident.pk] = group
             groups.append(group)
-            taken.add(incident.pk)
+        group.entity_ids |= shared
+        candidates[id(group)] = group
+    candidates = list(candidates.values())
     # An existing incident first (the oldest), then the oldest group of this batch.
     candidates.sort(
         key=lambda g: (g.incident is None, g.first, g.incident.number if g.incident else 0)
@@ -229,7 +241,7 @@ def _shared(rule, alert, found: Grouping, when, finder, by_entity, groups) -> Gr
                 group.entity_ids |= other.entity_ids
                 for entity_id in other.entity_ids:
                     by_entity[entity_id] = group
-            elif other.incident not in group.bridged:
+            elif other.incident != group.incident and other.incident not in group.bridged:
                 group.bridged.append(other.incident)
                 group.bridge_alert = alert
                 group.bridge_values = found.values_of(set(found.entity_ids))

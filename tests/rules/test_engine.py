@@ -476,3 +476,28 @@ def test_planning_changes_nothing(workspace):
     plan = engine.plan(workspace, alerts)
     assert plan.groups
     assert (Incident.objects.count(), Relation.objects.count()) == before
+
+
+# --- queries -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [10, 100])
+def test_the_rules_take_the_same_number_of_queries_for_a_batch_of_any_size(
+    workspace, count, django_assert_max_num_queries
+):
+    from incidents.rules.defaults import install_default_rules
+
+    install_default_rules(workspace)
+    # Earlier incidents of every kind of group, so each candidate lookup finds some.
+    ingest(
+        workspace, *[at(i, entities=[host(f"h{i % 7}"), account(f"u{i % 5}")]) for i in range(30)]
+    )
+    alerts = [
+        at(60 + i, entities=[host(f"h{i % 7}"), account(f"u{i % 11}"), ip(f"52.40.1.{i % 3}")])
+        for i in range(count)
+    ]
+    # The batch's own work (alerts, entities, incidents, relations, activity) and the
+    # rules' (the rules, the alerts' entities and strong keys, exclusions, the guard, the
+    # candidate incidents, the counts): the same for 10 alerts as for 100.
+    with django_assert_max_num_queries(26):
+        ingest(workspace, *alerts)
