@@ -1,9 +1,10 @@
-"""Fast inserts of many new rows: PostgreSQL's COPY, `bulk_create` elsewhere.
+"""Fast writes of many rows: PostgreSQL's COPY, `bulk_create` elsewhere.
 
 Ingestion and the demo data insert hundreds of thousands of rows; `bulk_create` spends
 most of its time building and quoting SQL. COPY takes the rows as they are. Ids are
 taken from the table's sequence first, so the objects have their primary keys as
-`bulk_create` would give them.
+`bulk_create` would give them; rows nobody needs as objects go in as plain values
+(`insert_rows`), and objects that are needed are made cheaply (`build`).
 """
 
 import functools
@@ -139,7 +140,9 @@ def insert(objects: Sequence[models.Model]) -> None:
 
 def dump_json(value: object) -> str:
     """JSON text for a jsonb column: orjson in C, the standard library for what orjson
-    refuses (integers past 64 bits, keys that are not strings). Both give the same jsonb."""
+    refuses (integers past 64 bits, keys that are not strings). Both give the same jsonb,
+    but for NaN and infinities, which jsonb cannot hold: orjson writes null (ingestion
+    refuses them before)."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:
@@ -181,7 +184,7 @@ def _with_json(row: Sequence, json_columns: Sequence[int]) -> list:
 def update(objects: Sequence[models.Model], fields: Sequence[str]) -> None:
     """`bulk_update(objects, fields)` in one query. On PostgreSQL each field's values go in
     as one array (`UPDATE … FROM unnest(…)`), where `bulk_update` builds and compiles a
-    CASE for every object and field. Rows are matched in the order given."""
+    CASE for every object and field. Values are matched to rows by primary key."""
     if not objects:
         return
     model = type(objects[0])
