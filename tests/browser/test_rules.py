@@ -101,3 +101,52 @@ def test_rules_are_disabled_and_reordered_in_place(as_contributor: Page, live_se
     expect(page.get_by_role("button", name="Move rule Second up")).to_be_disabled()
     assert page.evaluate("window.notReloaded") is True
     assert not CorrelationRule.objects.get(name="First").enabled
+
+
+def test_a_contributors_rule_groups_an_ingested_file_and_the_alerts_tab_says_why(
+    as_contributor: Page, live_server, workspace, tmp_path, artifacts
+):
+    import json
+
+    from django.core.management import call_command
+
+    from incidents.models import Incident
+    from tests.ingest.builders import account, host, row
+
+    page = as_contributor
+    page.goto(f"{live_server.url}/rules/new/")
+    page.get_by_role("textbox", name="Name", exact=True).fill("Same host (24 h)")
+    page.get_by_role(
+        "radio", name="Alerts that share a strong entity of the selected kinds"
+    ).check()
+    grouping = page.get_by_role("group", name="Grouping")
+    grouping.get_by_role("checkbox", name="Host", exact=True).check()
+    page.get_by_role("textbox", name="Window").fill("24h")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Same host (24 h)", level=1)).to_be_visible()
+
+    rows = [
+        row(DisplayName=name, AlertName=name, entities=[host("mb-winclient"), account(user)])
+        for name, user in [
+            ("Suspicious PowerShell", "bjenkins"),
+            ("Credential dumping", "bjenkins"),
+            ("Unfamiliar sign-in", "mlopez"),
+        ]
+    ]
+    path = tmp_path / "alerts.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    call_command("ingest_alerts", "--workspace", workspace.name, str(path), verbosity=0)
+    assert CorrelationRule.objects.get().entity_kinds == ["host"]
+    (incident,) = Incident.objects.all()
+
+    page.goto(f"{live_server.url}/incidents/{incident.number}/alerts/")
+    table = page.get_by_role("table", name=f"Alerts of incident #{incident.number}")
+    for name in ("Suspicious PowerShell", "Credential dumping", "Unfamiliar sign-in"):
+        alert_row = table.get_by_role("row").filter(has_text=name)
+        expect(alert_row).to_contain_text("Same host (24 h)")
+        expect(alert_row).to_contain_text("same host mb-winclient.niseko.example")
+        expect(alert_row).not_to_contain_text("same account")
+    expect(table.get_by_role("link", name="Same host (24 h)").first).to_have_attribute(
+        "href", f"/rules/{CorrelationRule.objects.get().pk}/"
+    )
+    page.screenshot(path=artifacts / "alerts-tab-why.png", full_page=True)
