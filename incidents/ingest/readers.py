@@ -45,12 +45,19 @@ class RawRow:
     error: str | None  # why not
 
 
+# Twenty digits in a row: a number that may not fit 64 bits (or a long digit string).
+_LONG_NUMBER = re.compile(r"\d{20}")
+
+
 def fast_json(decode: Callable[[str], object]) -> Callable[[str], object]:
     """`decode` (the standard library's, with its rules and error messages), made fast:
     orjson reads what it accepts, which is what `decode` accepts when it yields plain
     JSON; anything else (NaN, huge numbers, lone surrogates, bad JSON) goes to `decode`."""
 
     def fast(text: str) -> object:
+        # orjson reads an integer of 2**64 or more as a float: leave those to `decode`.
+        if _LONG_NUMBER.search(text):
+            return decode(text)
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -7,7 +7,7 @@ import tracemalloc
 
 import pytest
 
-from incidents.ingest.readers import RawRow, detect_format, read_rows
+from incidents.ingest.readers import RawRow, detect_format, fast_json, read_rows
 
 
 def rows_of(content: bytes | str, fmt: str, **options) -> list[RawRow]:
@@ -416,3 +416,20 @@ def test_reading_a_large_file_keeps_memory_flat(tmp_path, fmt):
 
     assert count == 50_000
     assert peak < 1_000_000
+
+
+@pytest.mark.parametrize("number", [2**64, 2**70, -(2**64), 10**25, 18446744073709551615])
+def test_integers_past_64_bits_are_read_exactly(number):
+    decode = fast_json(json.loads)
+    assert decode(f'{{"ConfidenceScore": {number}, "x": 0.5}}') == {
+        "ConfidenceScore": number,
+        "x": 0.5,
+    }
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_a_row_with_an_integer_past_64_bits_keeps_it_exact(fmt):
+    text = '{"ConfidenceScore": 18446744073709551616}'
+    data = text + "\n" if fmt == "jsonl" else f"[{text}]"
+    (raw,) = read_rows("-", fmt, stdin=io.BytesIO(data.encode()))
+    assert raw.data == {"ConfidenceScore": 2**64}
