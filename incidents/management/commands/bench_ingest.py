@@ -1,7 +1,8 @@
 """`manage.py bench_ingest --alerts N`: how fast ingestion is, and how much memory it takes.
 
 Writes N realistic SecurityAlert rows to a temporary JSON lines file (in another process,
-not timed), then ingests the file into a new workspace exactly as `ingest_alerts` does,
+not timed), then ingests the file into a new workspace with the default correlation rules
+(none with `--without-rules`, to time ingestion alone) exactly as `ingest_alerts` does,
 and prints alerts per second, the ingesting process's peak memory and the queries each
 batch cost. Run it on PostgreSQL with data
 already in the database (e.g. after `seed_demo --alerts 1000000`) for the real figure.
@@ -23,10 +24,14 @@ from incidents.ingest.readers import read_rows
 from incidents.ingest.samples import generate_rows
 from incidents.ingest.stream import Summary, ingest_stream
 from incidents.models import Alert, Workspace
+from incidents.rules.defaults import install_default_rules
 
 
 class Command(BaseCommand):
-    help = "Ingest N generated alerts into a new workspace; print alerts/s and peak memory."
+    help = (
+        "Ingest N generated alerts into a new workspace with the default correlation rules; "
+        "print alerts/s and peak memory."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--alerts", type=int, default=10_000, help="Rows to ingest.")
@@ -37,9 +42,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workspace", help="Name of the new workspace (default: bench-<time>)."
         )
+        parser.add_argument(
+            "--without-rules",
+            action="store_true",
+            help="Give the workspace no correlation rules (default: the default rules).",
+        )
 
     def handle(
-        self, *args, alerts: int, batch_size: int | None, seed: int | None, **options
+        self,
+        *args,
+        alerts: int,
+        batch_size: int | None,
+        seed: int | None,
+        without_rules: bool,
+        **options,
     ) -> None:
         if alerts < 1:
             raise CommandError("--alerts must be at least 1.")
@@ -49,10 +65,13 @@ class Command(BaseCommand):
         if Workspace.objects.filter(name=name).exists():
             raise CommandError(f"Workspace “{name}” exists: pick another --workspace.")
         workspace = Workspace.objects.create(name=name, display_name="Ingestion benchmark")
+        rules = "no correlation rules" if without_rules else "the default correlation rules"
+        if not without_rules:
+            install_default_rules(workspace)
         before = Alert.objects.count()
         self.stdout.write(
             f"{connection.vendor}: {before:,} alerts already in the database; "
-            f"ingesting {alerts:,} (seed {seed}) into workspace “{name}”."
+            f"ingesting {alerts:,} (seed {seed}) into workspace “{name}” with {rules}."
         )
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "alerts.jsonl"
