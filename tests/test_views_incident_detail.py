@@ -148,3 +148,23 @@ def test_the_activity_tabs_query_count_does_not_grow_with_entries(
         response = client.get(tab(incident, "activity"))
     assert len(response.context["page"].rows) == min(rows + 2, 50)
     assert response.context["undoable"] is not None
+
+
+def test_a_full_incident_and_its_continuation_point_at_each_other(
+    client, responder, workspace, settings
+):
+    settings.TRIAGE_MAX_ALERTS_PER_INCIDENT = 2
+    full = incident_with_alerts(2, workspace=workspace, title="Password spray")
+    later = IncidentFactory(workspace=workspace, continues=full)
+    client.force_login(responder)
+
+    full_page = client.get(full.get_absolute_url()).content.decode()
+    later_page = client.get(later.get_absolute_url()).content.decode()
+
+    assert (
+        f'it is continued in <a href="{later.get_absolute_url()}">#{later.number}</a>' in full_page
+    )
+    assert (
+        f'Continues <a href="{full.get_absolute_url()}">#{full.number} Password spray</a>'
+        in later_page
+    )

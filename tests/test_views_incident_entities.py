@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from incidents import actions
@@ -10,6 +11,11 @@ from incidents.activity import Actor
 from incidents.models import EntityKind
 from tests.factories import EntityFactory, IncidentFactory, alert_in, incident_with_alerts
 from tests.worlds import incident_with_entities
+
+
+def full(incident) -> int:
+    """One more query for a full incident: the incident that continues it."""
+    return int(incident.alert_count >= settings.TRIAGE_MAX_ALERTS_PER_INCIDENT)
 
 
 def entities_url(incident, kind: str = "") -> str:
@@ -255,7 +261,7 @@ def test_the_entities_tabs_query_count_does_not_grow(
 ):
     incident, _ = incident_with_entities(workspace, alerts=alerts, entities=entities, outside=3)
     client.force_login(responder)
-    with django_assert_max_num_queries(ENTITIES_TAB_QUERIES):
+    with django_assert_max_num_queries(ENTITIES_TAB_QUERIES + full(incident)):
         response = client.get(entities_url(incident))
     assert response.context["entity_count"] == entities
 
@@ -266,7 +272,7 @@ def test_the_side_panels_query_count_does_not_grow(
 ):
     incident, made = incident_with_entities(workspace, alerts=alerts, entities=entities, outside=3)
     client.force_login(responder)
-    with django_assert_max_num_queries(PANEL_QUERIES):
+    with django_assert_max_num_queries(PANEL_QUERIES + full(incident)):
         response = client.get(panel_url(incident, made[0]))
     rows = response.context["timeline"].rows
     assert len(rows) == min(alerts + 3, 50)

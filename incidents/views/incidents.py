@@ -24,6 +24,12 @@ def _render_tab(request: WorkspaceRequest, incident: Incident, tab: str, **conte
     template = page_or_fragment(request, "incidents/incident_detail.html", "incident")
     context = {
         "incident": incident,
+        # Only a full incident can be continued: no query for the others.
+        "continued_by": (
+            list(incident.continued_by.order_by("number"))
+            if incident.alert_count >= membership.max_alerts()
+            else []
+        ),
         "tab": tab,
         "can_act": can_act(request),
         "section": "incidents",
