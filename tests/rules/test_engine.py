@@ -501,3 +501,22 @@ def test_the_rules_take_the_same_number_of_queries_for_a_batch_of_any_size(
     # candidate incidents, the counts): the same for 10 alerts as for 100.
     with django_assert_max_num_queries(26):
         ingest(workspace, *alerts)
+
+
+@pytest.mark.parametrize("count", [1, 4])
+def test_bridging_merges_of_a_batch_take_a_merges_queries_once_plus_their_records(
+    workspace, count, django_assert_max_num_queries
+):
+    rule(workspace)
+    for i in range(count):
+        ingest(workspace, at(i, entities=[host(f"h{i}")]))
+        ingest(workspace, at(10 + i, entities=[account(f"user{i}")]))
+    bridges = [at(20 + i, entities=[host(f"h{i}"), account(f"user{i}")]) for i in range(count)]
+
+    # The batch's and the rules' own queries, one merge's, then each merge's Undo record
+    # (two) and the closing of its source (two): not a merge's worth of queries each.
+    with django_assert_max_num_queries(44 + 4 * (count - 1)):
+        ingest(workspace, *bridges)
+
+    assert Incident.objects.filter(merged_into__isnull=False).count() == count
+    assert len({incident_of(b).pk for b in bridges}) == count
