@@ -89,10 +89,20 @@ def excluded(workspace: Workspace, entity_ids: set[int], now: dt.datetime) -> Ex
     )
     total = recent.count()
     limit = max(total * workspace.common_entity_share, COMMON_MINIMUM)
+    through = Alert.entities.through
     if total > COMMON_MINIMUM:
+        # Only values in more than `limit` alerts of all time can be in more of the week's:
+        # counting their links alone, without reading the alerts, leaves a few to count.
+        frequent = (
+            through.objects.filter(entity_id__in=entity_ids - set(reasons))
+            .values("entity_id")
+            .annotate(n=Count("alert_id"))
+            .filter(n__gt=limit)
+            .values_list("entity_id", flat=True)
+        )
         counts = (
-            Alert.entities.through.objects.filter(
-                entity_id__in=entity_ids - set(reasons),
+            through.objects.filter(
+                entity_id__in=list(frequent),
                 alert__workspace=workspace,
                 alert__time_generated__gte=now - dt.timedelta(days=GUARD_DAYS),
                 alert__time_generated__lte=now,
