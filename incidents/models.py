@@ -677,3 +677,18 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked is None
+
+
+class SubmittedForm(models.Model):
+    """A form's one-time token, claimed with its change: a repeat is answered, not applied."""
+
+    token = models.UUIDField(unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submitted_forms"
+    )
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    # What the first answer said (status, HX-Trigger, Location), to say it again.
+    response_summary = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return str(self.token)

@@ -17,6 +17,7 @@ from incidents.activity import Actor
 from incidents.errors import TriageError
 from incidents.filters import parse_number
 from incidents.forms import MergeForm, find_incident
+from incidents.idempotency import once_per_form_token
 from incidents.models import Incident, MembershipChange, Role
 from incidents.views.common import ACTION_REFUSED, page_or_fragment, safe_next
 
@@ -30,6 +31,7 @@ def undo_url(change: MembershipChange | None) -> str:
 
 @require_http_methods(["GET", "POST"])
 @workspace_view
+@once_per_form_token
 def merge_incidents(request: WorkspaceRequest) -> HttpResponse:
     """GET: the dialog with its preview (again whenever the target changes); POST: merge.
 

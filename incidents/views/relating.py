@@ -13,6 +13,7 @@ from incidents.access import WorkspaceRequest, access_incident, find_alert, work
 from incidents.activity import Actor
 from incidents.errors import AlertAlreadyInIncident, TriageError
 from incidents.forms import AddAlertForm, RemoveAlertForm
+from incidents.idempotency import once_per_form_token
 from incidents.models import Alert, Role
 from incidents.views.common import back_to, changed, page_or_fragment, refused
 from incidents.views.merging import undo_url
@@ -27,6 +28,7 @@ def _unknown(system_alert_id: uuid.UUID) -> str:
 
 @require_http_methods(["GET", "POST"])
 @workspace_view
+@once_per_form_token
 def add_alert(request: WorkspaceRequest, number: int, system_alert_id: uuid.UUID) -> HttpResponse:
     """GET asks for confirmation, naming the alert's other incidents; POST adds it."""
     incident = access_incident(request, number, Role.RESPONDER)
@@ -73,6 +75,7 @@ def _added(alert: Alert, result: membership.AddResult) -> str:
 
 @require_http_methods(["GET", "POST"])
 @workspace_view
+@once_per_form_token
 def remove_alert(
     request: WorkspaceRequest, number: int, system_alert_id: uuid.UUID
 ) -> HttpResponse:

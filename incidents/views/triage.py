@@ -14,6 +14,7 @@ from incidents.access import WorkspaceRequest, access_incident, workspace_view
 from incidents.activity import Actor
 from incidents.errors import TriageError
 from incidents.forms import CloseIncidentForm, CommentForm, OwnerForm
+from incidents.idempotency import once_per_form_token
 from incidents.models import Incident, Role
 from incidents.views.common import back_to, changed, page_or_fragment, refused
 
@@ -28,6 +29,7 @@ def _dialog(
 
 @require_http_methods(["GET", "POST"])
 @workspace_view
+@once_per_form_token
 def assign_owner(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number, Role.RESPONDER)
     data = request.POST if request.method == "POST" else None
@@ -49,6 +51,7 @@ def assign_owner(request: WorkspaceRequest, number: int) -> HttpResponse:
 
 @require_POST
 @workspace_view
+@once_per_form_token
 def change_status(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number, Role.RESPONDER)
     status = request.POST.get("status", "")
@@ -62,6 +65,7 @@ def change_status(request: WorkspaceRequest, number: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @workspace_view
+@once_per_form_token
 def close_incident(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number, Role.RESPONDER)
     form = CloseIncidentForm(request.POST if request.method == "POST" else None)
@@ -85,6 +89,7 @@ def close_incident(request: WorkspaceRequest, number: int) -> HttpResponse:
 
 @require_POST
 @workspace_view
+@once_per_form_token
 def reopen_incident(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number, Role.RESPONDER)
     try:
@@ -97,6 +102,7 @@ def reopen_incident(request: WorkspaceRequest, number: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @workspace_view
+@once_per_form_token
 def add_comment(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number, Role.RESPONDER)
     form = CommentForm(request.POST if request.method == "POST" else None)

@@ -217,8 +217,9 @@
   });
 
   document.addEventListener("htmx:afterSwap", (event) => {
+    // A swap restored from history names no target.
     const listbox = event.detail.target;
-    if (listbox.getAttribute("role") !== "listbox") return;
+    if (!listbox || listbox.getAttribute("role") !== "listbox") return;
     const input = document.querySelector(`[aria-controls='${listbox.id}']`);
     if (!input) return;
     if (document.activeElement !== input || input.dataset.chosen === input.value) {
@@ -252,7 +253,9 @@
   }
 
   function closeMenu(button, refocus) {
-    menuOf(button).hidden = true;
+    if (!button) return; // The menu's button went with a refreshed fragment.
+    const menu = menuOf(button);
+    if (menu) menu.hidden = true;
     button.setAttribute("aria-expanded", "false");
     if (refocus) button.focus();
   }
