@@ -39,6 +39,10 @@ def title_matches(queryset: QuerySet, text: str) -> QuerySet:
     return queryset
 
 
+NO_ALERTS = "none"
+SOME_ALERTS = "some"
+
+
 class IncidentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_q")
     status = django_filters.ChoiceFilter(
@@ -63,6 +67,12 @@ class IncidentFilter(django_filters.FilterSet):
         choices=TIME_RANGE_CHOICES,
         empty_label="Any time",
         method="filter_range",
+    )
+    alerts = django_filters.ChoiceFilter(
+        label="Alerts",
+        choices=[(NO_ALERTS, "Has no alerts"), (SOME_ALERTS, "Has alerts")],
+        empty_label="Any",
+        method="filter_alerts",
     )
 
     class Meta:
@@ -97,6 +107,12 @@ class IncidentFilter(django_filters.FilterSet):
 
     def filter_range(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(last_activity_time__gte=timezone.now() - TIME_RANGES[value])
+
+    def filter_alerts(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # alert_count is kept by the membership module, so no join over the alerts.
+        if value == NO_ALERTS:
+            return queryset.filter(alert_count=0)
+        return queryset.filter(alert_count__gt=0)
 
 
 class AlertFilter(django_filters.FilterSet):

@@ -1,5 +1,7 @@
 """The forms of the web app: linking alerts, adding one, and the incident's triage actions."""
 
+from collections.abc import Sequence
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -9,6 +11,13 @@ from incidents.models import CLASSIFICATION_REASONS, CorrelationExclusion, Incid
 
 EXISTING = "existing"
 NEW = "new"
+
+
+EMPTIED_CHOICES = [("keep", "Keep other incident"), ("close", "Close other incident")]
+
+
+def emptied_field(incident: Incident) -> str:
+    return f"emptied_{incident.number}"
 
 
 class LinkAlertsForm(forms.Form):
@@ -27,25 +36,47 @@ class LinkAlertsForm(forms.Form):
         max_length=MAX_COMMENT_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    emptied = forms.ChoiceField(
-        choices=[("keep", "Keep other incident"), ("close", "Close other incident")],
-        widget=forms.RadioSelect,
-        required=False,
-    )
+    # "Reopen it" when the incident chosen is closed: on unless the panel showed it unticked.
+    reopen = forms.BooleanField(label="Reopen it", required=False)
+    # One choice for every emptied incident; each one's own field (`emptied_<number>`) wins.
+    emptied = forms.ChoiceField(choices=EMPTIED_CHOICES, widget=forms.RadioSelect, required=False)
 
-    def __init__(self, *args, workspace: Workspace, source: Incident | None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        workspace: Workspace,
+        source: Incident | None,
+        emptied: Sequence[Incident] = (),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.workspace = workspace
         self.source = source
-        self.fields["emptied"].initial = "keep"
+        self.emptied_incidents = list(emptied)
+        for incident in self.emptied_incidents:
+            # Default Close, as Sentinel's "close other incident" does.
+            self.fields[emptied_field(incident)] = forms.ChoiceField(
+                choices=EMPTIED_CHOICES,
+                widget=forms.RadioSelect,
+                required=False,
+                initial="close",
+                label=f"#{incident.number} {incident.title}",
+            )
 
     def clean(self) -> dict:
         data = super().clean()
         data["destination"] = None
         if data.get("target") == EXISTING:
             data["destination"] = self._destination(data.get("incident", ""))
-        data["emptied"] = data.get("emptied") or "keep"
+        data["reopen"] = bool(data.get("reopen")) if self.data.get("reopen_shown") else True
+        everyone = data.get("emptied") or "close"
+        data["emptied_choices"] = {
+            i.pk: data.get(emptied_field(i)) or everyone for i in self.emptied_incidents
+        }
         return data
+
+    def emptied_fields(self) -> list[tuple[Incident, forms.BoundField]]:
+        return [(i, self[emptied_field(i)]) for i in self.emptied_incidents]
 
     def _destination(self, text: str) -> Incident | None:
         found, error = find_incident(self.workspace, text)

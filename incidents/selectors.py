@@ -305,4 +305,6 @@ def search_incidents(
         queryset = title_matches(queryset, text)
     else:
         queryset = queryset.exclude(status=IncidentStatus.CLOSED)
-    return list(queryset.order_by(*RECENT_FIRST)[:SEARCH_LIMIT])
+    # Open incidents first, then closed ones, each most recent activity first.
+    closed_last = Case(When(status=IncidentStatus.CLOSED, then=1), default=0)
+    return list(queryset.order_by(closed_last, *RECENT_FIRST)[:SEARCH_LIMIT])

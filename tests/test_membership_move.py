@@ -23,6 +23,7 @@ from incidents.models import (
     ActivityKind,
     Alert,
     Classification,
+    ClassificationReason,
     Incident,
     IncidentStatus,
     Relation,
@@ -318,6 +319,164 @@ def test_closing_an_emptied_source_that_was_already_closed_writes_nothing_more(
 
     assert result.closed == []
     assert activity_of(source, ActivityKind.CLOSED) == closed_entries
+
+
+def test_each_emptied_incident_is_kept_or_closed_as_its_own_choice_says(
+    workspace, destination, actor
+):
+    kept = incident_with_alerts(1, workspace=workspace)
+    closing = incident_with_alerts(1, workspace=workspace)
+    alerts = alerts_of(kept) + alerts_of(closing)
+
+    result = membership.move_alerts(
+        alerts,
+        destination=destination,
+        actor=actor,
+        emptied_incident={kept.pk: "keep", closing.pk: "close"},
+    )
+
+    kept.refresh_from_db()
+    closing.refresh_from_db()
+    assert result.closed == [closing]
+    assert kept.status == IncidentStatus.NEW
+    assert kept.alert_count == 0
+    assert closing.status == IncidentStatus.CLOSED
+    assert closing.classification == Classification.UNDETERMINED
+    assert f"#{destination.number}" in closing.classification_comment
+
+
+def test_an_emptied_incident_the_choices_do_not_name_is_kept(source, destination, actor):
+    result = membership.move_alerts(
+        alerts_of(source),
+        source=source,
+        destination=destination,
+        actor=actor,
+        emptied_incident={},
+    )
+
+    source.refresh_from_db()
+    assert result.closed == []
+    assert source.status == IncidentStatus.NEW
+
+
+def test_undoing_a_move_reopens_only_the_emptied_incident_it_closed(workspace, destination, actor):
+    kept = incident_with_alerts(1, workspace=workspace)
+    closing = incident_with_alerts(1, workspace=workspace)
+    result = membership.move_alerts(
+        alerts_of(kept) + alerts_of(closing),
+        destination=destination,
+        actor=actor,
+        emptied_incident={kept.pk: "keep", closing.pk: "close"},
+    )
+
+    membership.undo_change(result.change, actor=actor)
+
+    kept.refresh_from_db()
+    closing.refresh_from_db()
+    assert (kept.status, kept.alert_count) == (IncidentStatus.NEW, 1)
+    assert (closing.status, closing.alert_count) == (IncidentStatus.NEW, 1)
+
+
+# --- a closed destination: reopen it or join it closed ---------------------
+
+
+def close_as_false_positive(incident: Incident, actor) -> None:
+    close_incident(
+        incident,
+        classification=Classification.FALSE_POSITIVE,
+        reason=ClassificationReason.INCORRECT_ALERT_LOGIC,
+        actor=actor,
+        comment="Known scanner",
+    )
+    incident.refresh_from_db()
+
+
+def test_moving_into_a_closed_destination_can_reopen_it_in_the_same_change(
+    source, destination, actor
+):
+    close_as_false_positive(destination, actor)
+
+    result = membership.move_alerts(
+        alerts_of(source, 1),
+        source=source,
+        destination=destination,
+        actor=actor,
+        reopen_destination=True,
+    )
+
+    destination.refresh_from_db()
+    assert result.reopened
+    assert destination.status == IncidentStatus.ACTIVE
+    assert destination.classification == ""
+    (reopened,) = activity_of(destination, ActivityKind.REOPENED)
+    assert reopened.details["change"] == str(result.change.uuid)
+    assert "to link alerts to it" in reopened.message
+
+
+def test_moving_into_a_closed_destination_without_reopen_leaves_it_closed(
+    source, destination, actor
+):
+    close_as_false_positive(destination, actor)
+
+    result = membership.move_alerts(
+        alerts_of(source, 1), source=source, destination=destination, actor=actor
+    )
+
+    destination.refresh_from_db()
+    assert not result.reopened
+    assert destination.status == IncidentStatus.CLOSED
+    assert activity_of(destination, ActivityKind.REOPENED) == []
+
+
+def test_reopen_leaves_an_open_destination_as_it_is(source, destination, actor):
+    result = membership.move_alerts(
+        alerts_of(source, 1),
+        source=source,
+        destination=destination,
+        actor=actor,
+        reopen_destination=True,
+    )
+
+    assert not result.reopened
+    assert activity_of(destination, ActivityKind.REOPENED) == []
+
+
+def test_undoing_a_move_that_reopened_its_destination_closes_it_again_as_it_was(
+    source, destination, actor
+):
+    close_as_false_positive(destination, actor)
+    moved = alerts_of(source, 1)
+    result = membership.move_alerts(
+        moved, source=source, destination=destination, actor=actor, reopen_destination=True
+    )
+
+    undone = membership.undo_change(result.change, actor=actor)
+
+    destination.refresh_from_db()
+    assert undone.closed == [destination]
+    assert destination.status == IncidentStatus.CLOSED
+    assert destination.classification == Classification.FALSE_POSITIVE
+    assert destination.classification_reason == ClassificationReason.INCORRECT_ALERT_LOGIC
+    assert destination.classification_comment == "Known scanner"
+    assert moved[0] not in alerts_of(destination)
+
+
+def test_undo_of_a_move_that_reopened_its_destination_is_refused_once_it_is_closed_again(
+    source, destination, actor
+):
+    close_as_false_positive(destination, actor)
+    result = membership.move_alerts(
+        alerts_of(source, 1),
+        source=source,
+        destination=destination,
+        actor=actor,
+        reopen_destination=True,
+    )
+    close_as_false_positive(destination, actor)
+
+    assert membership.undo_refusal(result.change) == (
+        f"Incident #{destination.number} has since been closed."
+    )
 
 
 # --- rule 1: the cap -------------------------------------------------------

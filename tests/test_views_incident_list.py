@@ -85,6 +85,8 @@ def test_each_row_shows_the_columns_an_analyst_needs(client, reader, workspace):
         ("product=Azure+Firewall", ["sentinel"]),
         ("range=24h", ["high", "mine"]),
         ("severity=bogus", ["high", "mine", "sentinel"]),
+        ("alerts=none&status=", ["closed"]),
+        ("alerts=some", ["high", "mine", "sentinel"]),
     ],
 )
 def test_it_filters_from_the_query_string(client, reader, workspace, query, expected):
@@ -199,6 +201,19 @@ def test_its_query_count_does_not_grow_with_rows(
     with django_assert_max_num_queries(5):
         response = client.get(f"{URL}?sort=-severity&product=Microsoft+Defender+for+Endpoint")
     assert len(response.context["page"].rows) == min(rows, 50)
+
+
+@pytest.mark.parametrize("rows", [10, 100])
+def test_its_query_count_does_not_grow_with_incidents_without_alerts(
+    client, responder, workspace, rows, django_assert_max_num_queries
+):
+    IncidentFactory.create_batch(rows, workspace=workspace)
+    client.force_login(responder)
+    # Session, user, memberships; the page; its product names.
+    with django_assert_max_num_queries(5):
+        response = client.get(f"{URL}?alerts=none")
+    assert len(response.context["page"].rows) == min(rows, 50)
+    assert response.content.decode().count("data-no-alerts>No alerts<") == min(rows, 50)
 
 
 # --- the expanded row ---------------------------------------------------------------

@@ -48,9 +48,9 @@ def test_it_leaves_out_the_source_incident(client, reader, incidents):
     assert sorted(numbers(client.get(URL, {"incident": "phishing", "exclude": "1"}))) == [3, 4]
 
 
-def test_words_search_every_title_newest_first(client, reader, incidents):
+def test_words_search_every_title_open_first_then_closed_newest_first(client, reader, incidents):
     client.force_login(reader)
-    assert numbers(client.get(URL, {"incident": "phishing"})) == [4, 3, 1]
+    assert numbers(client.get(URL, {"incident": "phishing"})) == [3, 1, 4]
     assert numbers(client.get(URL, {"incident": "#1"})) == [1]
 
 

@@ -81,7 +81,8 @@ def test_the_panel_asks_about_an_incident_it_would_empty(client, responder, work
     alert = Alert.objects.get(relations__incident=lonely)
     client.force_login(responder)
     html = client.get(URL, {"alert": ids(alert), "source": lonely.number}).content.decode()
-    assert f"Incident #{lonely.number} “Lonely” will have no alerts left" in html
+    assert "This incident will have no alerts left" in html
+    assert f"#{lonely.number} “Lonely”" in html
     assert "Keep other incident" in html
     assert "Close other incident" in html
 

@@ -2,13 +2,13 @@
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
 
 from incidents import activity
-from incidents.actions import check_comment
+from incidents.actions import check_comment, reopen_locked
 from incidents.activity import Actor
 from incidents.errors import (
     AlertAlreadyInIncident,
@@ -56,6 +56,8 @@ class MoveResult:
     # Incident → the alerts that left it.
     left: dict[Incident, list[Alert]] = field(default_factory=dict)
     closed: list[Incident] = field(default_factory=list)
+    # Whether the destination was closed and the move reopened it.
+    reopened: bool = False
     # What undoes it (`membership.undo_change`).
     change: MembershipChange | None = None
 
@@ -120,15 +122,18 @@ def move_alerts(
     source: Incident | None = None,
     actor: Actor,
     comment: str = "",
-    emptied_incident: OtherIncident = "keep",
+    emptied_incident: OtherIncident | Mapping[int, OtherIncident] = "keep",
     workspace: Workspace | None = None,
+    reopen_destination: bool = False,
 ) -> MoveResult:
     """Link alerts to another incident ("Link alerts to another incident").
 
     The alerts leave `source` (the incident they were selected in), or every incident
     they belong to when `source` is None, and join `destination`, or a new incident
     named after them when `destination` is None. A source left without alerts is kept
-    or closed as Undetermined, as `emptied_incident` says.
+    or closed as Undetermined, as `emptied_incident` says: one choice for all, or one per
+    incident id (an emptied incident it does not name is kept). A closed destination is
+    reopened first when `reopen_destination` is set, and kept closed otherwise.
     """
     if not alerts:
         raise NothingToMove("Select at least one alert.")
@@ -174,6 +179,17 @@ def move_alerts(
                     raise ProviderManagedRemove(alert, locked[incident_id])
         check_room(target, len(joining))
 
+        reopened = []
+        if reopen_destination and target.is_closed:
+            reopened.append((target, _classification(target)))
+            reopen_locked(
+                target,
+                actor=actor,
+                comment=comment,
+                message=f"{actor.label} reopened the incident to link alerts to it.",
+                details=tag,
+            )
+
         sources = {i for ids in leaving.values() for i in ids}
         removed = []
         if sources:
@@ -200,8 +216,12 @@ def move_alerts(
         recount([target, *(locked[i] for i in sources)])
 
         closed = []
-        if emptied_incident == "close":
-            emptied = [locked[i] for i in sources if locked[i].alert_count == 0]
+        emptied = [
+            locked[i]
+            for i in sources
+            if locked[i].alert_count == 0 and _choice(emptied_incident, i) == "close"
+        ]
+        if emptied:
             was = {i.pk: i.status for i in emptied}
             closed = close_sole_alert_incidents(emptied, target, actor=actor, details=tag)
         change = record(
@@ -218,6 +238,7 @@ def move_alerts(
             },
             closed=[(i, was[i.pk]) for i in closed],
             created=target if created else None,
+            reopened=reopened,
         )
     if destination is not None:
         sync(destination, target)
@@ -230,8 +251,23 @@ def move_alerts(
         joined=joining,
         left=left,
         closed=closed,
+        reopened=bool(reopened),
         change=change,
     )
+
+
+def _classification(incident: Incident) -> dict:
+    return {
+        "classification": incident.classification,
+        "classification_reason": incident.classification_reason,
+        "classification_comment": incident.classification_comment,
+    }
+
+
+def _choice(emptied_incident: OtherIncident | Mapping[int, OtherIncident], pk: int) -> str:
+    if isinstance(emptied_incident, str):
+        return emptied_incident
+    return emptied_incident.get(pk, "keep")
 
 
 def _moved_activity(

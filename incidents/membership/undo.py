@@ -89,13 +89,16 @@ def record(
     closed: Iterable[tuple[Incident, str]] = (),
     created: Incident | None = None,
     merge: dict | None = None,
+    reopened: Iterable[tuple[Incident, dict]] = (),
 ) -> MembershipChange:
     """Remember a change so `undo_change` can invert it. `uid` tags its activity entries.
 
     `after` is every alert's incidents once the change is done; `closed` the incidents it
-    closed, with the status each had before.
+    closed, with the status each had before; `reopened` the closed incidents it reopened,
+    with the classification each had.
     """
     closed = list(closed)
+    reopened = list(reopened)
     data = {
         "removed": removed,
         "added": sorted(added),
@@ -105,8 +108,11 @@ def record(
     }
     if merge is not None:
         data["merge"] = merge
+    if reopened:
+        data["reopened"] = [{"incident": i.pk, **previous} for i, previous in reopened]
     touched = {row["incident"] for row in removed} | {i for i, _ in data["added"]}
     touched |= {i.pk for i, _ in closed} | ({created.pk} if created else set())
+    touched |= {i.pk for i, _ in reopened}
     if merge is not None:
         touched |= {merge["into"], *merge["sources"]}
     change = MembershipChange.objects.create(
@@ -165,6 +171,7 @@ def _touched(change: MembershipChange) -> set[int]:
     data = change.data
     ids = {row["incident"] for row in data["removed"]} | {i for i, _ in data["added"]}
     ids |= {c["incident"] for c in data["closed"]}
+    ids |= {r["incident"] for r in data.get("reopened", [])}
     if data["created"]:
         ids.add(data["created"])
     if "merge" in data:
@@ -206,6 +213,10 @@ def _conflict(
         incident = incidents.get(closed["incident"])
         if incident is not None and not incident.is_closed:
             return f"Incident #{incident.number} has since been reopened."
+    for reopened in data.get("reopened", []):
+        incident = incidents.get(reopened["incident"])
+        if incident is not None and incident.is_closed:
+            return f"Incident #{incident.number} has since been closed."
     gained: dict[int, int] = defaultdict(int)
     for row in data["removed"]:
         gained[row["incident"]] += 1
@@ -305,6 +316,18 @@ def _invert(
             details=details,
         )
         result.reopened.append(incident)
+    for reopened in data.get("reopened", []):
+        incident = locked[reopened["incident"]]
+        # Closed again as it was before the change reopened it.
+        close_locked(
+            incident,
+            classification=reopened["classification"] or Classification.UNDETERMINED,
+            reason=reopened["classification_reason"],
+            comment=reopened["classification_comment"],
+            actor=actor,
+            details=details,
+        )
+        result.closed.append(incident)
     if "merge" in data:
         _unmerge(data["merge"], locked)
 

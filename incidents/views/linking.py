@@ -33,11 +33,13 @@ def link_alerts(request: WorkspaceRequest) -> HttpResponse:
     check_role(request, Role.RESPONDER)
     source = _source(request, data)
     alerts, unknown = access_alerts(request, data.getlist("alert"))
+    emptied = membership.preview_move(alerts, source=source) if alerts else []
     # A GET that names a target is the panel previewing it (again whenever it changes).
     form = LinkAlertsForm(
         data if request.method == "POST" or "target" in data else None,
         workspace=request.membership.workspace,
         source=source,
+        emptied=emptied,
     )
     problem = _selection_problem(alerts, unknown)
     if request.method == "POST" and not problem and form.is_valid():
@@ -57,8 +59,9 @@ def link_alerts(request: WorkspaceRequest) -> HttpResponse:
         "source": source,
         "form": form,
         "preview": preview,
+        "reopen": form.cleaned_data.get("reopen", True) if preview else True,
         "problem": problem,
-        "emptied": membership.preview_move(alerts, source=source) if alerts else [],
+        "emptied": emptied,
         "next": safe_next(request, data.get("next")) or "",
     }
     template = page_or_fragment(request, "incidents/link_alerts.html", "panel")
@@ -74,7 +77,8 @@ def _move(
         source=source,
         actor=Actor.for_user(request.user),
         comment=form.cleaned_data["comment"],
-        emptied_incident=form.cleaned_data["emptied"],
+        emptied_incident=form.cleaned_data["emptied_choices"],
+        reopen_destination=form.cleaned_data["reopen"],
         workspace=request.membership.workspace,
     )
 
@@ -103,6 +107,8 @@ def _linked(
     what = f"Alert “{result.moved[0].display_name}” was" if count == 1 else f"{count} alerts were"
     where = "a new incident" if result.created else "incident"
     message = f"{what} linked to {where} #{target.number} “{target.title}”."
+    if result.reopened:
+        message += f" Reopened #{target.number}."
     if result.closed:
         message += " Closed " + ", ".join(f"#{i.number}" for i in result.closed) + "."
     if request.htmx:

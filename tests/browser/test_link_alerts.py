@@ -208,8 +208,11 @@ def test_from_the_alert_page_closing_the_emptied_incident(
     page.get_by_role("button", name="Link alerts to another incident").click()
     dialog = page.get_by_role("dialog", name="Link alert to another incident")
     pick_incident(page, f"#{target.number}", re.compile("Cloud app abuse"))
-    expect(dialog).to_contain_text(f"Incident #{source.number} “Lone alert” will have no alerts")
-    dialog.get_by_role("radio", name="Close other incident").check()
+    expect(dialog).to_contain_text("This incident will have no alerts left")
+    emptied = dialog.locator(f'[data-emptied-incident="{source.number}"]')
+    expect(emptied).to_contain_text("“Lone alert”")
+    # Close is chosen already, as in Sentinel.
+    expect(emptied.get_by_role("radio", name="Close other incident")).to_be_checked()
     dialog.get_by_role("textbox", name="Comment").fill("Part of the app abuse")
     page.screenshot(path=artifacts / "flyout-alert-page.png")
     dialog.get_by_role("button", name="Save").click()
@@ -270,3 +273,35 @@ def test_a_refusal_is_previewed_before_save_and_changes_nothing(
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("button", name="Link alerts to another incident")).to_be_focused()
+
+
+def test_linking_into_a_closed_incident_reopens_it_when_asked(
+    signed_in: Page, live_server, workspace, artifacts
+):
+    page = signed_in
+    source = IncidentFactory(workspace=workspace, title="Beacon")
+    alert_in(source, display_name="Keep me")
+    alert = alert_in(source, display_name="Beacon to known C2")
+    target = IncidentFactory(
+        workspace=workspace,
+        title="C2 traffic",
+        status=IncidentStatus.CLOSED,
+        classification="Undetermined",
+    )
+    alert_in(target, display_name="Earlier beacon")
+
+    page.goto(f"{live_server.url}/alerts/{alert.system_alert_id}/")
+    page.get_by_role("button", name="Link alerts to another incident").click()
+    dialog = page.get_by_role("dialog", name="Link alert to another incident")
+    pick_incident(page, f"#{target.number}", re.compile("C2 traffic"))
+    expect(dialog).to_contain_text(f"#{target.number} is closed")
+    expect(dialog.get_by_role("checkbox", name="Reopen it")).to_be_checked()
+    page.screenshot(path=artifacts / "flyout-closed-target.png")
+    dialog.get_by_role("button", name="Save").click()
+
+    expect(dialog).to_be_hidden()
+    target.refresh_from_db()
+    assert target.status == IncidentStatus.ACTIVE
+    expect_activity(
+        page, live_server.url, target, "responder reopened the incident to link alerts to it"
+    )
