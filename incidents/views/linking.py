@@ -19,6 +19,7 @@ from incidents.activity import Actor
 from incidents.errors import TriageError
 from incidents.filters import parse_number
 from incidents.forms import LinkAlertsForm
+from incidents.idempotency import once_per_form_token
 from incidents.models import Alert, Incident, Role
 from incidents.views.common import page_or_fragment, safe_next
 from incidents.views.merging import undo_url
@@ -28,6 +29,7 @@ LINKED_EVENT = "alertsLinked"
 
 @require_http_methods(["GET", "POST"])
 @workspace_view
+@once_per_form_token
 def link_alerts(request: WorkspaceRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     check_role(request, Role.RESPONDER)
