@@ -28,8 +28,12 @@ def _token(request: HttpRequest) -> uuid.UUID | None:
 
 
 def _done(response: HttpResponse) -> bool:
-    """An answer that means "changed": an htmx event (204) or a redirect back."""
-    return response.status_code == 204 or 300 <= response.status_code < 400
+    """An answer that means "changed": an htmx event (204), a redirect or an htmx redirect."""
+    return (
+        response.status_code == 204
+        or 300 <= response.status_code < 400
+        or ("HX-Redirect" in response)
+    )
 
 
 def _summary(response: HttpResponse) -> dict:
@@ -37,6 +41,7 @@ def _summary(response: HttpResponse) -> dict:
         "status": response.status_code,
         "trigger": response.get("HX-Trigger", ""),
         "location": response.get("Location", ""),
+        "redirect": response.get("HX-Redirect", ""),
     }
 
 
@@ -44,6 +49,8 @@ def _replay(summary: dict) -> HttpResponse:
     if summary["location"]:
         return HttpResponseRedirect(summary["location"])
     response = HttpResponse(status=summary["status"])
+    if summary.get("redirect"):
+        response["HX-Redirect"] = summary["redirect"]
     if summary["trigger"]:
         events = json.loads(summary["trigger"])
         for detail in events.values():

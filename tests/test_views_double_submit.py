@@ -10,10 +10,13 @@ from incidents.models import (
     ActivityEntry,
     ActivityKind,
     Alert,
+    CorrelationRule,
     IncidentStatus,
+    Role,
     SubmittedForm,
 )
-from tests.factories import INGESTION, IncidentFactory, alert_in
+from tests.factories import INGESTION, IncidentFactory, MembershipFactory, UserFactory, alert_in
+from tests.test_views_rules import valid_form
 
 HTMX = {"HX-Request": "true"}
 
@@ -107,3 +110,13 @@ def test_another_users_token_is_not_replayed_to_this_user(client, responder, rea
     response = client.post(url, {"comment": "Mine", "form_token": str(token)}, headers=HTMX)
     assert response.status_code == 204
     assert ActivityEntry.objects.filter(kind=ActivityKind.COMMENT).count() == 1
+
+
+def test_a_new_rule_saved_twice_is_created_once(client, workspace):
+    contributor = UserFactory()
+    MembershipFactory(workspace=workspace, user=contributor, role=Role.CONTRIBUTOR)
+    client.force_login(contributor)
+    before = CorrelationRule.objects.filter(workspace=workspace).count()
+    first, second = twice(client, "/rules/new/", valid_form(), headers=HTMX)
+    assert first["HX-Redirect"] == second["HX-Redirect"]
+    assert CorrelationRule.objects.filter(workspace=workspace).count() == before + 1

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from incidents.access import WorkspaceRequest, access_rule, check_role, workspace_of, workspace_view
+from incidents.idempotency import once_per_form_token
 from incidents.models import CorrelationRule, Role
 from incidents.rules import changes, engine, text
 from incidents.rules.dryrun import PERIODS, dry_run, period_of
@@ -113,6 +114,7 @@ def _saved(request: WorkspaceRequest, rule: CorrelationRule, message: str) -> Ht
 
 @require_http_methods(["GET", "POST"])
 @workspace_view
+@once_per_form_token
 def rule_new(request: WorkspaceRequest) -> HttpResponse:
     check_role(request, Role.CONTRIBUTOR)
     form = RuleForm(request.POST if request.method == "POST" else None)
@@ -126,6 +128,7 @@ def rule_new(request: WorkspaceRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @workspace_view
+@once_per_form_token
 def rule_edit(request: WorkspaceRequest, rule_id: int) -> HttpResponse:
     rule = access_rule(request, rule_id, Role.CONTRIBUTOR)
     initial = {field: getattr(rule, field) for field in changes.EDITABLE}
