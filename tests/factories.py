@@ -16,6 +16,7 @@ from incidents.models import (
     EntityKind,
     Incident,
     Membership,
+    MembershipChange,
     Relation,
     Role,
     Severity,
@@ -170,4 +171,15 @@ def snapshot() -> dict[str, list]:
         "incidents": list(Incident.objects.order_by("pk").values()),
         "relations": list(Relation.objects.order_by("pk").values()),
         "activity": list(ActivityEntry.objects.order_by("pk").values()),
+    }
+
+
+def everything() -> dict[str, list]:
+    """`snapshot` plus the changes recorded for Undo."""
+    return {
+        **snapshot(),
+        "changes": list(MembershipChange.objects.order_by("pk").values()),
+        "changed_incidents": list(
+            MembershipChange.incidents.through.objects.order_by("pk").values()
+        ),
     }

@@ -24,7 +24,6 @@ from incidents.models import (
     ClassificationReason,
     Incident,
     IncidentStatus,
-    MembershipChange,
     Relation,
     RelationReason,
     Severity,
@@ -36,9 +35,9 @@ from tests.factories import (
     activity_of,
     alert_ids_of,
     alert_in,
+    everything,
     incident_ids_of,
     incident_with_alerts,
-    snapshot,
 )
 
 pytestmark = pytest.mark.django_db
@@ -54,17 +53,6 @@ def target(workspace):
 @pytest.fixture
 def source(workspace):
     return incident_with_alerts(3, workspace=workspace, title="Password spray")
-
-
-def everything() -> dict[str, list]:
-    """`snapshot` plus the changes recorded for Undo."""
-    return {
-        **snapshot(),
-        "changes": list(MembershipChange.objects.order_by("pk").values()),
-        "changed_incidents": list(
-            MembershipChange.incidents.through.objects.order_by("pk").values()
-        ),
-    }
 
 
 def merge(sources, into, actor, reason=REASON):

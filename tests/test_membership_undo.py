@@ -25,9 +25,9 @@ from tests.factories import (
     activity_of,
     alert_ids_of,
     alert_in,
+    everything,
     incident_ids_of,
     incident_with_alerts,
-    snapshot,
 )
 
 pytestmark = pytest.mark.django_db
@@ -43,17 +43,6 @@ def source(workspace):
 @pytest.fixture
 def destination(workspace):
     return incident_with_alerts(2, workspace=workspace, title="Password spray")
-
-
-def everything() -> dict[str, list]:
-    """`snapshot` plus the changes recorded for Undo."""
-    return {
-        **snapshot(),
-        "changes": list(MembershipChange.objects.order_by("pk").values()),
-        "changed_incidents": list(
-            MembershipChange.incidents.through.objects.order_by("pk").values()
-        ),
-    }
 
 
 def alerts_of(incident: Incident) -> list[Alert]:
