@@ -37,7 +37,7 @@ def correlation_status(
     )
     if exclusion is not None:
         return CorrelationStatus(exclusion, "")
-    found = facts.excluded(workspace, {entity.pk}, now or timezone.now())
+    found = facts.excluded(workspace, {entity.pk}, now or timezone.now(), analysts=False)
     reason = found.reasons.get(entity.pk, "")
     return CorrelationStatus(None, reason.removeprefix("too common: "))
 

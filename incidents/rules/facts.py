@@ -71,50 +71,59 @@ def entity_facts(alerts: Sequence[Alert]) -> dict[int, list[EntityFact]]:
     return found
 
 
-def excluded(workspace: Workspace, entity_ids: set[int], now: dt.datetime) -> Excluded:
-    """The entities among `entity_ids` that must not join alerts by themselves."""
+def excluded(
+    workspace: Workspace, entity_ids: set[int], now: dt.datetime, *, analysts: bool = True
+) -> Excluded:
+    """The entities among `entity_ids` that must not join alerts by themselves.
+
+    `analysts=False` leaves out the analysts' exclusions (a caller that read them itself).
+    A value can only be too common when it is in more than `COMMON_MINIMUM` alerts of all
+    time: that cheap count (the links alone) comes first, and the week's total and
+    counts are read only for the few values above it.
+    """
     reasons: dict[int, str] = {}
     if not entity_ids:
         return Excluded(reasons)
-    for entity_id, reason, who in CorrelationExclusion.objects.filter(
-        workspace=workspace, entity_id__in=entity_ids
-    ).values_list("entity_id", "reason", "created_by__username"):
-        reasons[entity_id] = f"excluded by {who or 'an administrator'}" + (
-            f": {reason}" if reason else ""
-        )
-    recent = Alert.objects.filter(
-        workspace=workspace,
-        time_generated__gte=now - dt.timedelta(days=GUARD_DAYS),
-        time_generated__lte=now,
-    )
-    total = recent.count()
-    limit = max(total * workspace.common_entity_share, COMMON_MINIMUM)
+    if analysts:
+        for entity_id, reason, who in CorrelationExclusion.objects.filter(
+            workspace=workspace, entity_id__in=entity_ids
+        ).values_list("entity_id", "reason", "created_by__username"):
+            reasons[entity_id] = f"excluded by {who or 'an administrator'}" + (
+                f": {reason}" if reason else ""
+            )
     through = Alert.entities.through
-    if total > COMMON_MINIMUM:
-        # Only values in more than `limit` alerts of all time can be in more of the week's:
-        # counting their links alone, without reading the alerts, leaves a few to count.
-        frequent = (
-            through.objects.filter(entity_id__in=entity_ids - set(reasons))
-            .values("entity_id")
-            .annotate(n=Count("alert_id"))
-            .filter(n__gt=limit)
-            .values_list("entity_id", flat=True)
+    frequent = dict(
+        through.objects.filter(entity_id__in=entity_ids - set(reasons))
+        .values("entity_id")
+        .annotate(n=Count("alert_id"))
+        .filter(n__gt=COMMON_MINIMUM)
+        .values_list("entity_id", "n")
+    )
+    if not frequent:
+        return Excluded(reasons)
+    week = {
+        "alert__workspace": workspace,
+        "alert__time_generated__gte": now - dt.timedelta(days=GUARD_DAYS),
+        "alert__time_generated__lte": now,
+    }
+    total = Alert.objects.filter(
+        **{key.removeprefix("alert__"): value for key, value in week.items()}
+    ).count()
+    limit = max(total * workspace.common_entity_share, COMMON_MINIMUM)
+    # Only values in more than `limit` alerts of all time can be in more of the week's.
+    candidates = [entity_id for entity_id, n in frequent.items() if n > limit]
+    if not candidates:
+        return Excluded(reasons)
+    counts = (
+        through.objects.filter(entity_id__in=candidates, **week)
+        .values("entity_id")
+        .annotate(n=Count("alert_id"))
+        .filter(n__gt=limit)
+        .values_list("entity_id", "n")
+    )
+    for entity_id, n in counts:
+        reasons[entity_id] = (
+            f"too common: in {n:,} of the workspace's {total:,} alerts of the last "
+            f"{GUARD_DAYS} days (more than {workspace.common_entity_share:.0%})"
         )
-        counts = (
-            through.objects.filter(
-                entity_id__in=list(frequent),
-                alert__workspace=workspace,
-                alert__time_generated__gte=now - dt.timedelta(days=GUARD_DAYS),
-                alert__time_generated__lte=now,
-            )
-            .values("entity_id")
-            .annotate(n=Count("alert_id"))
-            .filter(n__gt=limit)
-            .values_list("entity_id", "n")
-        )
-        for entity_id, n in counts:
-            reasons[entity_id] = (
-                f"too common: in {n:,} of the workspace's {total:,} alerts of the last "
-                f"{GUARD_DAYS} days (more than {workspace.common_entity_share:.0%})"
-            )
     return Excluded(reasons)
