@@ -82,11 +82,10 @@ def _with_strict_csp(route: Route) -> None:
         pass  # The page or its context closed while the request was on its way.
 
 
-@pytest.fixture
-def signed_in(page: Page, live_server, responder):
-    """The page, signed in as the responder, under a strict CSP; console errors fail the test."""
+def signed_in_as(page: Page, live_server, user):
+    """`page` signed in as `user`, under a strict CSP; console errors fail the test."""
     client = Client()
-    client.force_login(responder)
+    client.force_login(user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     page.context.add_cookies(
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
@@ -100,3 +99,9 @@ def signed_in(page: Page, live_server, responder):
     page.unroute_all(behavior="ignoreErrors")
     errors = [e for e in errors if not e.startswith(ABORTED)]
     assert errors == [], "the browser reported errors (a CSP violation, a failed request…)"
+
+
+@pytest.fixture
+def signed_in(page: Page, live_server, responder):
+    """The page, signed in as the responder (see `signed_in_as`)."""
+    yield from signed_in_as(page, live_server, responder)

@@ -2,12 +2,10 @@
 enabling, disabling and reordering happen in place."""
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import Page, expect
 
 from incidents.models import Alert, CorrelationRule, Role
-from tests.browser.conftest import ABORTED, _with_strict_csp
+from tests.browser.conftest import signed_in_as
 from tests.factories import MembershipFactory, UserFactory, incident_with_alerts
 
 pytestmark = pytest.mark.browser
@@ -22,21 +20,8 @@ def contributor(workspace):
 
 @pytest.fixture
 def as_contributor(page: Page, live_server, contributor):
-    """The page, signed in as a contributor, under a strict CSP; console errors fail the test."""
-    client = Client()
-    client.force_login(contributor)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
-    )
-    page.route("**/*", _with_strict_csp)
-    errors: list[str] = []
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.set_default_timeout(10_000)
-    yield page
-    page.unroute_all(behavior="ignoreErrors")
-    assert [e for e in errors if not e.startswith(ABORTED)] == []
+    """The page, signed in as a contributor (see `signed_in_as`)."""
+    yield from signed_in_as(page, live_server, contributor)
 
 
 @pytest.fixture
