@@ -11,6 +11,7 @@ from incidents.models import (
     ActivityKind,
     Alert,
     CorrelationRule,
+    Incident,
     IncidentStatus,
     Role,
     SubmittedForm,
@@ -120,3 +121,29 @@ def test_a_new_rule_saved_twice_is_created_once(client, workspace):
     first, second = twice(client, "/rules/new/", valid_form(), headers=HTMX)
     assert first["HX-Redirect"] == second["HX-Redirect"]
     assert CorrelationRule.objects.filter(workspace=workspace).count() == before + 1
+
+
+# --- Link alerts to another incident ---------------------------------------------------
+
+
+def test_create_a_new_incident_twice_makes_one_incident(client, responder, source):
+    client.force_login(responder)
+    alert = Alert.objects.get(display_name="Ransomware behaviour detected")
+    data = {"alert": str(alert.system_alert_id), "source": source.number, "target": "new"}
+    first, second = twice(client, "/alerts/link/", data, headers=HTMX)
+    assert (first.status_code, second.status_code) == (204, 204)
+    assert Incident.objects.count() == 2
+    assert event(second, "alertsLinked")["message"] == (
+        "Already done: " + event(first, "alertsLinked")["message"]
+    )
+    assert event(second, "alertsLinked")["url"] == event(first, "alertsLinked")["url"]
+
+
+def test_without_javascript_the_repeat_redirects_to_the_same_place(client, responder, source):
+    client.force_login(responder)
+    alert = Alert.objects.get(display_name="Benign scanner")
+    data = {"alert": str(alert.system_alert_id), "source": source.number, "target": "new"}
+    first, second = twice(client, "/alerts/link/", data)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+    assert Incident.objects.count() == 2
