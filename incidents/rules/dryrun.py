@@ -82,6 +82,15 @@ class DryRun:
         return self.unmatched_alerts - len(self.unmatched)
 
 
+def newest_alerts(workspace: Workspace, since: dt.datetime, limit: int = MAX_ALERTS) -> list[Alert]:
+    """The newest `limit` alerts of `workspace` generated since `since`."""
+    return list(
+        Alert.objects.filter(workspace=workspace, time_generated__gte=since).order_by(
+            "-time_generated", "-id"
+        )[:limit]
+    )
+
+
 def period_of(value: str | None) -> str:
     return value if value in PERIODS else DEFAULT_PERIOD
 
@@ -96,11 +105,7 @@ def dry_run(
     """Run `rules` over the period's alerts as if they were new. Reads only."""
     now = now or timezone.now()
     label, span = PERIODS[period_of(period)]
-    alerts = list(
-        Alert.objects.filter(workspace=workspace, time_generated__gte=now - span).order_by(
-            "-time_generated", "-id"
-        )[: MAX_ALERTS + 1]
-    )
+    alerts = newest_alerts(workspace, now - span, MAX_ALERTS + 1)
     bounded = len(alerts) > MAX_ALERTS
     alerts = alerts[:MAX_ALERTS]
     found = engine.plan(workspace, alerts, rules=rules, now=now)

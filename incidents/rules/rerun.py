@@ -1,4 +1,4 @@
-"""Run the rules again over alerts already in: a dry run that changes nothing, or applied.
+"""Run the rules again over alerts already in, applied (the dry run is `rules.dryrun`).
 
 Applied, the rules only regroup alerts that are alone in an incident nobody has worked on
 (an incident ingestion made for them, with no activity by a person, not closed, not a
@@ -28,25 +28,7 @@ from incidents.models import (
     Via,
     Workspace,
 )
-from incidents.rules.engine import Group, Plan, plan
-
-# The most alerts one run looks at (the newest of the period): a dry run stays quick.
-MAX_ALERTS = 5000
-
-
-def period_alerts(workspace: Workspace, since: dt.datetime) -> list[Alert]:
-    return list(
-        Alert.objects.filter(workspace=workspace, time_generated__gte=since).order_by(
-            "-time_generated", "-id"
-        )[:MAX_ALERTS]
-    )
-
-
-def dry_run(
-    workspace: Workspace, since: dt.datetime, *, rules: Sequence[CorrelationRule] | None = None
-) -> Plan:
-    """What the rules would do with the period's alerts, as if they were new. No writes."""
-    return plan(workspace, period_alerts(workspace, since), rules=rules)
+from incidents.rules.engine import Group, plan
 
 
 def _untouched_alone(workspace: Workspace, since: dt.datetime) -> dict[int, Incident]:

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from incidents.models import CorrelationRule, Workspace
-from incidents.rules import rerun
-from incidents.rules.engine import Plan
+from incidents.rules import dryrun, rerun
+from incidents.rules.engine import Plan, plan
 
 PERIOD = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -47,7 +47,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Workspace “{workspace}” has no rule {rule}.")
             rules = [chosen]
         if dry_run:
-            self._show(rerun.dry_run(found, start, rules=rules))
+            self._show(plan(found, dryrun.newest_alerts(found, start), rules=rules))
             return
         applied = rerun.apply(found, start, rules=rules)
         self.stdout.write(
