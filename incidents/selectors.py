@@ -262,6 +262,69 @@ def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> P
     return page
 
 
+def entity_properties(entity: Entity) -> list[tuple[str, str]]:
+    """The entity's raw properties as (name, text); nested values as compact JSON, and
+    the entities it names (a process's host) by their identifiers."""
+    # Properties come from ingestion and the admin as any JSON, not always an object.
+    found = entity.properties if isinstance(entity.properties, dict) else {}
+    return [(name, property_text(value)) for name, value in found.items()]
+
+
+def property_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    references = value if isinstance(value, list) else [value]
+    if references and all(
+        isinstance(r, dict) and r.keys() == {"Type", "identifier"} for r in references
+    ):
+        return ", ".join(str(r["identifier"]) for r in references)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def alert_entity_ids(alert_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Each alert's entity ids, in one query: the graph's alert–entity edges."""
+    found: dict[int, list[int]] = defaultdict(list)
+    links = Alert.entities.through.objects.filter(alert_id__in=alert_ids)
+    for alert_id, entity_id in links.values_list("alert_id", "entity_id").order_by("id"):
+        found[alert_id].append(entity_id)
+    return found
+
+
+def related_alerts(
+    entity: Entity, incident: Incident, *, since, until, limit: int
+) -> tuple[list[Alert], bool]:
+    """The newest alerts involving `entity` outside `incident`, generated between `since`
+    and `until`: at most `limit`, each with `incident_links`, and whether there are more
+    (2 queries). The investigation graph's "Related alerts"."""
+    queryset = (
+        Alert.objects.filter(entities=entity, time_generated__range=(since, until))
+        .exclude(relations__incident=incident)
+        .order_by("-time_generated", "-id")
+    )
+    rows = list(queryset[: limit + 1])
+    attach_incidents(rows[:limit])
+    return rows[:limit], len(rows) > limit
+
+
+def related_incidents(
+    entity: Entity, incident: Incident, *, limit: int
+) -> tuple[list[Incident], bool]:
+    """Other incidents with an alert involving `entity`: open ones first, then the most
+    recently active; at most `limit`, and whether there are more (1 query)."""
+    numbers = (
+        Relation.objects.filter(alert__entities=entity)
+        .exclude(incident=incident)
+        .values("incident_id")
+    )
+    closed_last = Case(When(status=IncidentStatus.CLOSED, then=1), default=0)
+    rows = list(
+        Incident.objects.filter(pk__in=numbers)
+        .only("number", "title", "severity", "status", "alert_count", "last_activity_time")
+        .order_by(closed_last, *RECENT_FIRST)[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
 def alert_with_details(alert: Alert) -> Alert:
     """The alert with `entity_list`, `incident_links` with their `why` (2 queries), its extended
     properties and source fields as `(name, text, link)` rows for the page."""

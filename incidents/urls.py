@@ -43,6 +43,22 @@ urlpatterns = [
         views.allow_entity,
         name="allow_entity",
     ),
+    path("incidents/<int:number>/graph/", views.incident_graph, name="incident_graph"),
+    path(
+        "incidents/<int:number>/graph.json",
+        views.incident_graph_json,
+        name="incident_graph_json",
+    ),
+    path(
+        "incidents/<int:number>/graph/entities/<int:entity_id>/related-alerts.json",
+        views.related_alerts,
+        name="graph_related_alerts",
+    ),
+    path(
+        "incidents/<int:number>/graph/entities/<int:entity_id>/related-incidents.json",
+        views.related_incidents,
+        name="graph_related_incidents",
+    ),
     path("incidents/<int:number>/activity/", views.incident_activity, name="incident_activity"),
     path("incidents/<int:number>/owner/", views.assign_owner, name="assign_owner"),
     path("incidents/<int:number>/status/", views.change_status, name="change_status"),

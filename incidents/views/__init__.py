@@ -1,5 +1,11 @@
 from incidents.views.alerts import alert_detail
 from incidents.views.exclusions import allow_entity, exclude_entity
+from incidents.views.graph import (
+    incident_graph,
+    incident_graph_json,
+    related_alerts,
+    related_incidents,
+)
 from incidents.views.incidents import (
     incident_activity,
     incident_alerts,
@@ -47,10 +53,14 @@ __all__ = [
     "incident_detail",
     "incident_entities",
     "incident_entity",
+    "incident_graph",
+    "incident_graph_json",
     "incident_list",
     "incident_search",
     "link_alerts",
     "merge_incidents",
+    "related_alerts",
+    "related_incidents",
     "remove_alert",
     "reopen_incident",
     "rule_detail",

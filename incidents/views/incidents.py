@@ -1,7 +1,5 @@
 """The incident page: its header and the Overview, Alerts, Entities and Activity tabs."""
 
-import json
-
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -15,12 +13,12 @@ from incidents.access import (
     can_act,
     workspace_view,
 )
-from incidents.models import Entity, EntityKind, Incident
+from incidents.models import EntityKind, Incident
 from incidents.views.common import page_or_fragment
 from incidents.views.exclusions import correlation_context
 
 
-def _render_tab(request: WorkspaceRequest, incident: Incident, tab: str, **context) -> HttpResponse:
+def render_tab(request: WorkspaceRequest, incident: Incident, tab: str, **context) -> HttpResponse:
     template = page_or_fragment(request, "incidents/incident_detail.html", "incident")
     context = {
         "incident": incident,
@@ -46,7 +44,7 @@ def _render_tab(request: WorkspaceRequest, incident: Incident, tab: str, **conte
 def incident_detail(request: WorkspaceRequest, number: int) -> HttpResponse:
     """The Overview tab: details, the incident timeline and the newest comments."""
     incident = access_incident(request, number)
-    return _render_tab(
+    return render_tab(
         request,
         incident,
         "overview",
@@ -59,14 +57,14 @@ def incident_detail(request: WorkspaceRequest, number: int) -> HttpResponse:
 @workspace_view
 def incident_alerts(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number)
-    return _render_tab(request, incident, "alerts", alerts=selectors.incident_alerts(incident))
+    return render_tab(request, incident, "alerts", alerts=selectors.incident_alerts(incident))
 
 
 @require_GET
 @workspace_view
 def incident_entities(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number)
-    return _render_tab(request, incident, "entities", **_entities(request, incident))
+    return render_tab(request, incident, "entities", **_entities(request, incident))
 
 
 @require_GET
@@ -82,13 +80,13 @@ def incident_entity(request: WorkspaceRequest, number: int, entity_id: int) -> H
         context = {"incident": incident, "entity": entity, "timeline": timeline}
         context.update(can_act=can_act(request), kind=_kind(request), appending=True)
         return render(request, "incidents/_entity_panel.html#timeline", context)
-    return _render_tab(
+    return render_tab(
         request,
         incident,
         "entities",
         **_entities(request, incident),
         entity=entity,
-        properties=_properties(entity),
+        properties=selectors.entity_properties(entity),
         timeline=timeline,
         **correlation_context(request, entity),
     )
@@ -103,7 +101,7 @@ def incident_activity(request: WorkspaceRequest, number: int) -> HttpResponse:
     undoable = membership.latest_undoable(incident) if can_act(request) else None
     tag = str(undoable.uuid) if undoable else None
     undo_entry_id = next((e.pk for e in page.rows if tag and e.details.get("change") == tag), None)
-    return _render_tab(
+    return render_tab(
         request, incident, "activity", page=page, undoable=undoable, undo_entry_id=undo_entry_id
     )
 
@@ -123,22 +121,3 @@ def _entities(request: WorkspaceRequest, incident: Incident) -> dict:
         "entity_count": sum(len(g.entities) for g in groups),
         "groups": [g for g in groups if g.kind == kind] if kind else groups,
     }
-
-
-def _properties(entity: Entity) -> list[tuple[str, str]]:
-    """The entity's raw properties as (name, text); nested values as compact JSON, and
-    the entities it names (a process's host) by their identifiers."""
-    # Properties come from ingestion and the admin as any JSON, not always an object.
-    found = entity.properties if isinstance(entity.properties, dict) else {}
-    return [(name, _property_text(value)) for name, value in found.items()]
-
-
-def _property_text(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    references = value if isinstance(value, list) else [value]
-    if references and all(
-        isinstance(r, dict) and r.keys() == {"Type", "identifier"} for r in references
-    ):
-        return ", ".join(str(r["identifier"]) for r in references)
-    return json.dumps(value, ensure_ascii=False)
