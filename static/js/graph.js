@@ -175,6 +175,14 @@
     async load() {
       try {
         this.data = await getJSON(this.root.dataset.graphUrl);
+        // Explorations kept from before a change are asked again: what they found may have
+        // joined the incident since.
+        const explored = [...this.related.keys()];
+        const answers = await Promise.all(explored.map((id) => getJSON(fill(this.data.urls.relatedAlerts, { entity: id })).catch(() => null)));
+        explored.forEach((id, i) => {
+          if (answers[i]) this.related.set(id, answers[i]);
+          else this.related.delete(id);
+        });
       } catch (error) {
         this.say(`The graph could not be loaded: ${error.message}`);
         return;
@@ -260,6 +268,8 @@
           cy.viewport(this.view);
           this.view = null;
         }
+        // What just joined must be in sight: widen the view when it landed outside.
+        if (fresh.some((node) => !this.inView(node))) this.fitAll();
       }
       this.applyKinds();
       const selected = this.selected && cy.getElementById(this.selected);
@@ -302,11 +312,19 @@
             };
       this.cy.layout(options).run();
       // A handful of nodes would fill the canvas at full zoom: keep them at a readable size.
-      if (fit && this.cy.zoom() > 1.25) {
-        this.cy.zoom(1.25);
-        this.cy.center();
-      }
+      if (fit) this.fitAll();
       this.remember();
+    }
+
+    // Everything visible in view; a handful of nodes stays at a readable size, not blown up.
+    fitAll() {
+      const visible = this.cy.elements(":visible");
+      this.cy.fit(visible, 30);
+      if (this.cy.zoom() > 1.25) {
+        this.cy.zoom(1.25);
+        this.cy.center(visible);
+      }
+      this.placePopover();
     }
 
     // New nodes (an alert's entities, related alerts) appear around the nodes they join,
@@ -413,7 +431,7 @@
         return;
       }
       if (button.hasAttribute("data-graph-fit")) {
-        this.cy.fit(this.cy.elements(":visible"), 30);
+        this.fitAll();
         return;
       }
       if (button.hasAttribute("data-graph-layout")) {
