@@ -53,8 +53,13 @@ def open_graph(page: Page, base: str, incident: Incident) -> Locator:
     page.goto(f"{base}/incidents/{incident.number}/")
     page.get_by_role("link", name="Investigate").click()
     expect(page).to_have_url(re.compile(rf"/incidents/{incident.number}/graph/$"))
-    expect(page.locator("#graph[data-ready]")).to_have_count(1)
+    settled(page)
     return page.get_by_role("navigation", name="Nodes")
+
+
+def settled(page: Page) -> None:
+    """Wait until the graph is drawn again after a change (the page refreshes around it)."""
+    expect(page.locator("#graph[data-ready]")).to_have_count(1)
 
 
 def node_item(nodes: Locator, name: str) -> Locator:
@@ -128,6 +133,7 @@ def test_the_seeds_steps_add_a_related_alert_from_the_graph(
     expect(page.get_by_role("status").filter(has_text="was added")).to_contain_text(
         f"Alert “Suspicious service install” was added to incident #{incident.number}."
     )
+    settled(page)
     # The graph grew in place: the edge is solid, the alert in colour, its entity joined.
     added = node_item(nodes, "Suspicious service install")
     expect(added.get_by_role("button", name="Remove alert")).to_be_visible()
@@ -167,6 +173,7 @@ def test_adding_another_incidents_only_alert(
     dialog.get_by_role("button", name=choice).click()
 
     expect(dialog).to_be_hidden()
+    settled(page)
     lonely.refresh_from_db()
     if choice == "Cancel":
         assert incident_ids_of(alert) == {lonely.pk}
@@ -226,12 +233,15 @@ def test_remove_alert_from_the_graph(
 
     note = page.get_by_role("status").filter(has_text="was removed")
     expect(note).to_contain_text(f"was removed from incident #{incident.number}")
+    settled(page)
     expect(node_item(nodes, "Shared beacon")).to_have_count(0)
     assert "Shared beacon" not in drawn(page)["nodes"]
     assert incident_ids_of(shared) == {elsewhere.pk}
 
     # Undo from the notification puts it back, and the graph with it.
     note.get_by_role("button", name="Undo").click()
+    expect(page.get_by_role("status")).to_contain_text("Undone:")
+    settled(page)
     expect(node_item(nodes, "Shared beacon")).to_be_visible()
     assert incident_ids_of(shared) == {elsewhere.pk, incident.pk}
 
