@@ -563,8 +563,9 @@
       this.anchorHint = entityNode(entityId);
       const drawing = this.draw();
       this.anchorHint = null; // Used by the synchronous part of draw() only.
+      // The related alerts gather beside the entity, where its popover was: out of their way.
+      this.popover.hidden = true;
       await drawing;
-      this.showPopover(entityNode(entityId));
     }
 
     async showRelatedIncidents(entityId) {
