@@ -423,6 +423,9 @@
       this.popover.addEventListener("mouseenter", () => clearTimeout(this.hideTimer));
       this.popover.addEventListener("mouseleave", () => this.hidePopoverSoon());
       this.root.addEventListener("click", (event) => this.onClick(event));
+      this.root.addEventListener("keydown", (event) => {
+        if (event.key === "Escape" && !this.popover.hidden) this.popover.hidden = true;
+      });
       this.root.addEventListener("change", (event) => {
         if (!event.target.matches("[data-kind]")) return;
         if (event.target.checked) this.hiddenKinds.delete(event.target.dataset.kind);
