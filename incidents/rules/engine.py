@@ -257,8 +257,10 @@ class _Candidates:
     def __init__(self, workspace, rules, alerts, groupings):
         self.limit = settings.TRIAGE_MAX_ALERTS_PER_INCIDENT
         self.keyed: dict[tuple[int, str], list[Incident]] = defaultdict(list)
-        self.shared: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+        # Rule → entity → the rule's incidents holding an alert with that entity.
+        self.holding: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
         self.incidents: dict[int, Incident] = {}
+        self.continued: set[int] = set()
         if not alerts or not rules:
             return
         widest = max(r.window for r in rules)
@@ -286,13 +288,16 @@ class _Candidates:
                     alert__entities__in=entity_ids,
                 )
                 .values_list("incident_id", "incident__correlation_rule_id", "alert__entities")
+                # No ordering: Relation's would make every relation a distinct row.
+                .order_by()
                 .distinct()
             )
             wanted = set()
             for incident_id, rule_id, entity_id in rows:
-                self.shared[rule_id][incident_id].add(entity_id)
+                self.holding[rule_id][entity_id].add(incident_id)
                 wanted.add(incident_id)
             self.incidents = Incident.objects.in_bulk(wanted)
+            self.continued = {i.continues_id for i in self.incidents.values() if i.continues_id}
 
     def _usable(self, rule: CorrelationRule, incident: Incident, when: dt.datetime) -> bool:
         if incident.first_activity_time is None:
@@ -308,13 +313,16 @@ class _Candidates:
         return None
 
     def by_entities(self, rule, entity_ids, when) -> list[tuple[Incident, set[int]]]:
+        holding = self.holding.get(rule.pk, {})
+        matched: dict[int, set[int]] = defaultdict(set)
+        for entity_id in entity_ids:
+            for incident_id in holding.get(entity_id, ()):
+                matched[incident_id].add(entity_id)
         found = []
-        continued = {i.continues_id for i in self.incidents.values() if i.continues_id}
-        for incident_id, shared in self.shared.get(rule.pk, {}).items():
+        for incident_id, shared in matched.items():
             incident = self.incidents[incident_id]
-            matched = shared & set(entity_ids)
-            if matched and incident.pk not in continued and self._usable(rule, incident, when):
-                found.append((incident, matched))
+            if incident.pk not in self.continued and self._usable(rule, incident, when):
+                found.append((incident, shared))
         return sorted(found, key=lambda pair: (pair[0].first_activity_time, pair[0].number))
 
 
