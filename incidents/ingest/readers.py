@@ -46,7 +46,8 @@ class RawRow:
 
 
 # Twenty digits in a row: a number that may not fit 64 bits (or a long digit string).
-_LONG_NUMBER = re.compile(r"\d{20}")
+# ASCII digits, as in JSON numbers: the regex engine scans for them faster than for `\d`.
+_LONG_NUMBER = re.compile(r"[0-9]{20}")
 
 
 def fast_json(decode: Callable[[str], object]) -> Callable[[str], object]:
