@@ -21,6 +21,7 @@ from incidents.models import (
     Incident,
     IncidentStatus,
     Membership,
+    Role,
 )
 
 MAX_COMMENT_LENGTH = 30_000
@@ -49,14 +50,23 @@ def check_comment(text: str, *, required: bool = False) -> str:
     return text
 
 
+def _check_can_own(incident: Incident, owner: AbstractBaseUser) -> None:
+    """An owner acts on the incident: a responder or contributor of its workspace."""
+    member = Membership.objects.filter(workspace_id=incident.workspace_id, user=owner).first()
+    if member is None:
+        raise InvalidChange(f"{owner.get_username()} is not a member of this workspace.")
+    if not member.allows(Role.RESPONDER):
+        raise InvalidChange(
+            f"{owner.get_username()} is a reader of this workspace and cannot act on incidents: "
+            "choose a responder or a contributor."
+        )
+
+
 def assign_owner(incident: Incident, owner: AbstractBaseUser | None, *, actor: Actor) -> Incident:
     with transaction.atomic():
         locked = _lock(incident)
-        if (
-            owner is not None
-            and not Membership.objects.filter(workspace_id=locked.workspace_id, user=owner).exists()
-        ):
-            raise InvalidChange(f"{owner.get_username()} is not a member of this workspace.")
+        if owner is not None:
+            _check_can_own(locked, owner)
         if locked.owner_id == (owner.pk if owner else None):
             return _refresh(incident, locked)
         previous = locked.owner.get_username() if locked.owner else None

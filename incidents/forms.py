@@ -4,10 +4,17 @@ from collections.abc import Sequence
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Case, Q, When
 
 from incidents.actions import MAX_COMMENT_LENGTH
 from incidents.filters import parse_number, title_matches
-from incidents.models import CLASSIFICATION_REASONS, CorrelationExclusion, Incident, Workspace
+from incidents.models import (
+    CLASSIFICATION_REASONS,
+    CorrelationExclusion,
+    Incident,
+    Role,
+    Workspace,
+)
 
 EXISTING = "existing"
 NEW = "new"
@@ -162,14 +169,30 @@ class OwnerForm(forms.Form):
         queryset=get_user_model().objects.none(),
         required=False,
         empty_label="Unassigned",
-        error_messages={"invalid_choice": "Choose a member of this workspace, or Unassigned."},
+        error_messages={
+            "invalid_choice": (
+                "Choose a member of this workspace who can act on incidents, or Unassigned."
+            )
+        },
     )
 
-    def __init__(self, *args, workspace: Workspace, **kwargs):
+    def __init__(self, *args, workspace: Workspace, me=None, current=None, **kwargs):
+        """Members who can act (responders and contributors), `me` first as "Assign to me";
+        the `current` owner stays listed even if no longer one of them."""
         super().__init__(*args, **kwargs)
-        members = get_user_model().objects.filter(memberships__workspace=workspace)
-        self.fields["owner"].queryset = members.order_by("username")
-        self.fields["owner"].label_from_instance = lambda user: user.get_username()
+        can_act = Q(
+            memberships__workspace=workspace,
+            memberships__role__in=[Role.RESPONDER, Role.CONTRIBUTOR],
+        )
+        members = get_user_model().objects.filter(can_act | Q(pk=getattr(current, "pk", None)))
+        me_first = Case(When(pk=getattr(me, "pk", None), then=0), default=1)
+        self.fields["owner"].queryset = members.distinct().order_by(me_first, "username")
+
+        def label(user) -> str:
+            name = user.get_username()
+            return f"Assign to me ({name})" if me is not None and user.pk == me.pk else name
+
+        self.fields["owner"].label_from_instance = label
 
 
 class CommentForm(forms.Form):

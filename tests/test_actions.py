@@ -64,11 +64,17 @@ def test_assigning_a_member_sets_the_owner_and_records_it(incident, alice, actor
     assert entry.details == {"from": None, "to": "alice"}
 
 
-def test_a_reader_can_be_made_owner_because_owners_need_only_be_members(incident, reader, actor):
-    actions.assign_owner(incident, reader, actor=actor)
+def test_a_reader_cannot_be_made_owner_because_owners_act(incident, reader, actor):
+    before = snapshot()
 
-    incident.refresh_from_db()
-    assert incident.owner == reader
+    with pytest.raises(InvalidChange) as refused:
+        actions.assign_owner(incident, reader, actor=actor)
+
+    assert refused.value.user_message == (
+        "reader is a reader of this workspace and cannot act on incidents: "
+        "choose a responder or a contributor."
+    )
+    assert snapshot() == before
 
 
 def test_assigning_someone_outside_the_workspace_is_refused_and_changes_nothing(

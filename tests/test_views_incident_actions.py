@@ -1,6 +1,7 @@
 """The incident's triage actions: owner, status, close, reopen and comment."""
 
 import json
+import re
 
 import pytest
 
@@ -56,13 +57,39 @@ def closed(incident, responder):
 # --- owner --------------------------------------------------------------------------------
 
 
-def test_the_owner_dialog_lists_the_workspaces_members(client, responder, colleague, incident):
+def test_the_owner_dialog_lists_the_members_who_can_act(
+    client, responder, colleague, reader, incident
+):
     client.force_login(responder)
     html = client.get(url(incident, "owner"), headers=HTMX).content.decode()
     assert html.lstrip().startswith('<form class="dialog-panel"')
     assert '<h2 id="flyout-title">Change owner</h2>' in html
-    assert '<option value="" selected>Unassigned</option>' in html
-    assert f'<option value="{colleague.pk}">colleague</option>' in html
+    options = re.findall(r'<option value="(\d*)"[^>]*>([^<]*)</option>', html)
+    # Unassigned, then "Assign to me", then the others who can act; no reader.
+    assert options == [
+        ("", "Unassigned"),
+        (str(responder.pk), "Assign to me (responder)"),
+        (str(colleague.pk), "colleague"),
+    ]
+    assert reader.get_username() not in html
+
+
+def test_a_reader_who_owns_the_incident_stays_listed(client, responder, reader, incident):
+    """Owners from before (or a member since made reader) are not dropped by saving."""
+    incident.owner = reader
+    incident.save(update_fields=["owner"])
+    client.force_login(responder)
+    html = client.get(url(incident, "owner"), headers=HTMX).content.decode()
+    assert f'<option value="{reader.pk}" selected>reader</option>' in html
+
+
+def test_a_reader_cannot_be_made_owner(client, responder, reader, incident):
+    client.force_login(responder)
+    before = snapshot()
+    response = client.post(url(incident, "owner"), {"owner": reader.pk}, headers=HTMX)
+    assert response.status_code == 200
+    assert "who can act on incidents, or Unassigned." in response.content.decode()
+    assert snapshot() == before
 
 
 def test_assigning_an_owner(client, responder, colleague, incident):
@@ -95,7 +122,10 @@ def test_an_owner_who_is_not_a_member_is_refused_in_the_dialog(
     before = snapshot()
     response = client.post(url(incident, "owner"), {"owner": outsider.pk}, headers=HTMX)
     assert response.status_code == 200
-    assert "Choose a member of this workspace, or Unassigned." in response.content.decode()
+    assert (
+        "Choose a member of this workspace who can act on incidents, or Unassigned."
+        in response.content.decode()
+    )
     assert snapshot() == before
 
 

@@ -34,7 +34,13 @@ def assign_owner(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number, Role.RESPONDER)
     data = request.POST if request.method == "POST" else None
     workspace = request.membership.workspace
-    form = OwnerForm(data, workspace=workspace, initial={"owner": incident.owner})
+    form = OwnerForm(
+        data,
+        workspace=workspace,
+        me=request.user,
+        current=incident.owner,
+        initial={"owner": incident.owner},
+    )
     problem = ""
     if data is not None and form.is_valid():
         owner = form.cleaned_data["owner"]
