@@ -15,6 +15,7 @@ from django.utils import timezone
 from incidents import membership, selectors
 from incidents.errors import ProviderManagedRemove
 from incidents.models import Alert, Entity, EntityKind, Incident
+from incidents.templatetags.kinds import kind_icon
 
 # "Related alerts": the newest few around the incident's own alerts, and said so.
 RELATED_ALERTS_LIMIT = 50
@@ -157,6 +158,7 @@ def _entity(entity: Entity) -> dict:
         "id": entity.pk,
         "kind": entity.kind,
         "kindLabel": labels.get(entity.kind, entity.kind),
+        "icon": kind_icon(entity.kind),
         "label": entity.display_name or entity.identifier,
         "identifier": entity.identifier,
         "properties": selectors.entity_properties(entity),

@@ -191,6 +191,7 @@ def test_the_graph_holds_the_incidents_alerts_their_entities_and_the_edges(
         "id": account.pk,
         "kind": "account",
         "kindLabel": "Account",
+        "icon": "/static/img/kinds/account.svg",
         "label": "bjenkins@contoso.com",
         "identifier": "bjenkins@contoso.com",
         "properties": [["Name", "bjenkins"], ["UPNSuffix", "contoso.com"]],

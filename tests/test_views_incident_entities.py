@@ -9,6 +9,7 @@ from django.utils import timezone
 from incidents import actions
 from incidents.activity import Actor
 from incidents.models import EntityKind
+from incidents.templatetags.kinds import kind_icon
 from tests.factories import EntityFactory, IncidentFactory, alert_in, incident_with_alerts
 from tests.worlds import incident_with_entities
 
@@ -279,3 +280,19 @@ def test_the_side_panels_query_count_does_not_grow(
     assert response.content.decode().count('aria-label="Add alert to incident"') == sum(
         not a.in_incident for a in rows
     )
+
+
+def test_each_kind_has_its_icon(client, reader, incident, host, account):
+    alert_in(incident).entities.add(host, account)
+    client.force_login(reader)
+    html = client.get(panel_url(incident, host)).content.decode()
+    assert 'src="/static/img/kinds/host.svg"' in html
+    assert 'src="/static/img/kinds/account.svg"' in html
+
+
+@pytest.mark.parametrize(
+    ("kind", "icon"),
+    [("host", "host"), ("registryvalue", "registrykey"), ("iotdevice", "host"), ("", "other")],
+)
+def test_kinds_without_an_icon_of_their_own_borrow_one(kind, icon):
+    assert kind_icon(kind) == f"/static/img/kinds/{icon}.svg"

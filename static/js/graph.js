@@ -8,15 +8,6 @@
   "use strict";
 
   const SEVERITY_COLOURS = { High: "#c62828", Medium: "#e66a00", Low: "#d8a600", Informational: "#5a7fa8" };
-  // One icon per kind; kinds without their own borrow the nearest one.
-  const ICONS = {
-    account: "account", host: "host", ip: "ip", url: "url", file: "file", filehash: "filehash",
-    process: "process", mailbox: "mailbox", mailmessage: "mailmessage", mailcluster: "mailmessage",
-    submissionmail: "mailmessage", cloudapplication: "cloudapplication", oauthapplication: "cloudapplication",
-    azureresource: "cloudapplication", cloudlogonsession: "cloudapplication", cloudlogonrequest: "cloudapplication",
-    dns: "dns", registrykey: "registrykey", registryvalue: "registrykey", malware: "malware",
-    securitygroup: "securitygroup", iotdevice: "host",
-  };
   // A shield for alerts (Cytoscape polygon points, -1…1).
   const SHIELD = "-1 -0.72 0 -1 1 -0.72 1 0.12 0.55 0.68 0 1 -0.55 0.68 -1 0.12";
   // Above this many nodes the force-directed layout would keep the tab busy: rings instead.
@@ -71,7 +62,6 @@
     constructor(root) {
       this.root = root;
       this.number = root.dataset.incident;
-      this.icons = root.dataset.icons;
       this.next = root.dataset.next;
       this.canvas = root.querySelector("#graph-canvas");
       this.popover = root.querySelector("#graph-popover");
@@ -207,7 +197,7 @@
             id: entityNode(entity.id),
             short: short(entity.label),
             label: entity.label,
-            icon: `${this.icons}${ICONS[entity.kind] || "other"}.svg`,
+            icon: entity.icon,
             kind: entity.kind,
           },
         });
@@ -600,15 +590,15 @@
     renderKinds() {
       const counts = new Map();
       this.data.entities.forEach((e) => {
-        const [label, n] = counts.get(e.kind) || [e.kindLabel, 0];
-        counts.set(e.kind, [label, n + 1]);
+        const [label, icon, n] = counts.get(e.kind) || [e.kindLabel, e.icon, 0];
+        counts.set(e.kind, [label, icon, n + 1]);
       });
-      const boxes = [...counts].map(([kind, [label, n]]) =>
+      const boxes = [...counts].map(([kind, [label, icon, n]]) =>
         el(
           "label",
           { className: "kind-toggle" },
           el("input", { type: "checkbox", "data-kind": kind, checked: !this.hiddenKinds.has(kind) }),
-          el("img", { src: `${this.icons}${ICONS[kind] || "other"}.svg`, alt: "", width: "16", height: "16" }),
+          el("img", { src: icon, alt: "", width: "16", height: "16" }),
           ` ${label} `,
           el("span", { className: "badge", text: String(n) }),
         ),
@@ -655,7 +645,7 @@
 
     entityItem(entity) {
       const id = entityNode(entity.id);
-      const icon = el("img", { src: `${this.icons}${ICONS[entity.kind] || "other"}.svg`, alt: "", width: "16", height: "16" });
+      const icon = el("img", { src: entity.icon, alt: "", width: "16", height: "16" });
       const content = [icon, " ", el("span", { className: "kind", text: entity.kindLabel }), " ", el("span", { className: "node-name", text: entity.label })];
       const item = el("li", { className: "node node-entity", "data-kind": entity.kind }, this.nodeButton(id, domId(id), content, entity.identifier), el("span", { className: "node-actions" }, this.actions(id, "list")));
       const answer = this.related.get(entity.id);
