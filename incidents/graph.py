@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents import membership, selectors
-from incidents.errors import ProviderManagedRemove
 from incidents.models import Alert, Entity, EntityKind, Incident
 from incidents.templatetags.kinds import kind_icon
 
@@ -131,7 +130,6 @@ def _around(incident: Incident):
 
 def _alert(alert: Alert, entity_ids: list[int], incident: Incident, *, in_incident: bool) -> dict:
     why = getattr(alert, "why", None)
-    managed = in_incident and membership.is_provider_managed(alert, incident)
     return {
         "id": str(alert.system_alert_id),
         "name": alert.display_name,
@@ -148,16 +146,18 @@ def _alert(alert: Alert, entity_ids: list[int], incident: Incident, *, in_incide
             for link in alert.incident_links
         ],
         "why": str(why) if why else "",
-        "removeRefusal": ProviderManagedRemove(alert, incident).user_message if managed else "",
+        "removeRefusal": selectors.provider_refusal(alert, incident) if in_incident else "",
     }
 
 
+KIND_LABELS = dict(EntityKind.choices)
+
+
 def _entity(entity: Entity) -> dict:
-    labels = dict(EntityKind.choices)
     return {
         "id": entity.pk,
         "kind": entity.kind,
-        "kindLabel": labels.get(entity.kind, entity.kind),
+        "kindLabel": KIND_LABELS.get(entity.kind, entity.kind),
         "icon": kind_icon(entity.kind),
         "label": entity.display_name or entity.identifier,
         "identifier": entity.identifier,

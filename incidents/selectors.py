@@ -255,11 +255,15 @@ def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> P
     attach_incidents(page.rows)
     _attach_other_links(page.rows, incident)
     for alert in page.rows:
-        managed = alert.in_incident and is_provider_managed(alert, incident)
-        alert.remove_refusal = (
-            ProviderManagedRemove(alert, incident).user_message if managed else ""
-        )
+        alert.remove_refusal = provider_refusal(alert, incident) if alert.in_incident else ""
     return page
+
+
+def provider_refusal(alert: Alert, incident: Incident) -> str:
+    """Why "Remove alert" cannot take `alert` out of `incident` (a provider's own alert in
+    the provider's incident), said beside the button; "" when it can."""
+    managed = is_provider_managed(alert, incident)
+    return ProviderManagedRemove(alert, incident).user_message if managed else ""
 
 
 def entity_properties(entity: Entity) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ from incidents.views.incidents import render_tab
 @workspace_view
 def incident_graph(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number)
-    return render_tab(request, incident, "graph", graph_url=graph.urls(incident)["graph"])
+    return render_tab(request, incident, "graph")
 
 
 @never_cache

@@ -650,7 +650,8 @@
       const item = el("li", { className: "node node-entity", "data-kind": entity.kind }, this.nodeButton(id, domId(id), content, entity.identifier), el("span", { className: "node-actions" }, this.actions(id, "list")));
       const answer = this.related.get(entity.id);
       if (answer) {
-        const shown = answer.alerts.filter((alert) => !this.inIncident(alert.id));
+        // An alert found earlier that has since joined the incident is listed there instead.
+        const shown = answer.alerts.filter((alert) => !this.alerts.get(alert.id).inIncident);
         item.append(
           el(
             "div",
@@ -661,10 +662,6 @@
         );
       }
       return item;
-    }
-
-    inIncident(alertId) {
-      return this.data.alerts.some((alert) => alert.id === alertId);
     }
 
     // --- the details pane -----------------------------------------------------------
