@@ -207,8 +207,23 @@ class ActivityInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class IncidentAdminForm(forms.ModelForm):
+    def clean_provider_name(self) -> str:
+        provider_name = self.cleaned_data["provider_name"]
+        # Rule 5 depends on the incident's provider: changing it would let its alerts move.
+        changed = self.instance.pk and provider_name != self.instance.provider_name
+        if changed and self.instance.relations.filter(alert__isnull=False).exists():
+            raise ValidationError(
+                f"The provider of an incident that has alerts cannot change: it decides "
+                f"whether its alerts may be added or removed here. Keep "
+                f"“{self.instance.provider_name}”."
+            )
+        return provider_name
+
+
 @admin.register(Incident)
 class IncidentAdmin(IncidentReferenceSearch, admin.ModelAdmin):
+    form = IncidentAdminForm
     list_display = [
         "reference",
         "title",
@@ -372,7 +387,10 @@ class AlertsToIncidentForm(forms.Form):
     def __init__(self, *args: Any, workspace: Workspace, other_label: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.workspace = workspace
-        self.fields["incident"].help_text = f"The destination's number, in workspace {workspace}."
+        # Django renders help text unescaped, and the display name is anyone's text.
+        self.fields["incident"].help_text = format_html(
+            "The destination's number, in workspace {}.", workspace
+        )
         self.fields["other_incident"].label = other_label
 
     def clean_incident(self) -> Incident:

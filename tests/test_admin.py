@@ -235,6 +235,40 @@ def test_incident_number_uuid_and_alert_count_are_read_only(admin_client, data):
     assert not {"number", "uuid", "alert_count", "workspace", "status"} & set(form.fields)
 
 
+def test_incident_form_refuses_a_new_provider_for_an_incident_with_alerts(admin_client, data):
+    incident = data[Incident]
+    before = snapshot()
+    page = admin_client.get(admin_url(incident))
+
+    response = admin_client.post(
+        admin_url(incident), {**form_data(page), "provider_name": DEFENDER, "title": "Renamed"}
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["provider_name"]
+    assert errors == [
+        "The provider of an incident that has alerts cannot change: it decides whether its "
+        "alerts may be added or removed here. Keep “Microsoft Sentinel”."
+    ]
+    incident.refresh_from_db()
+    assert incident.provider_name == "Microsoft Sentinel"
+    assert incident.title != "Renamed"
+    assert snapshot() == before
+
+
+def test_incident_form_changes_the_provider_of_an_incident_without_alerts(admin_client, workspace):
+    incident = IncidentFactory(workspace=workspace)
+    page = admin_client.get(admin_url(incident))
+
+    response = admin_client.post(
+        admin_url(incident), {**form_data(page), "provider_name": DEFENDER}
+    )
+
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.provider_name == DEFENDER
+
+
 # --- search --------------------------------------------------------------------
 
 
