@@ -746,6 +746,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
         with transaction.atomic():
             # Only the token rows: the changelist's outer join to a workspace cannot be locked.
             tokens = list(queryset.filter(revoked__isnull=True).select_for_update(of=["self"]))
-            ApiToken.objects.filter(pk__in=[t.pk for t in tokens]).update(revoked=timezone.now())
+            now = timezone.now()
+            # One save a token, so the security log (audit) records each revocation.
+            for token in tokens:
+                token.revoked = now
+                token.save(update_fields=["revoked"])
             log_changes(request, tokens, "Revoked.")
         messages.success(request, f"Revoked {counted(len(tokens), 'API token')}.")

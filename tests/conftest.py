@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from incidents.activity import Actor
@@ -10,6 +11,12 @@ from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
 # Playwright's sync API runs an event loop in the test thread; Django's ORM must
 # still be usable from it (only for the browser tests' live server).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Throttles count in the cache: one test's failures must not throttle the next.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

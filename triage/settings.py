@@ -1,6 +1,7 @@
 """Settings for Triage. Everything a deployment changes comes from the environment."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,7 +46,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "incidents",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +63,15 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "incidents.middleware.no_store_pages",
+    "audit.middleware.remember_request",
+    # Last, as axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out sign-in before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "triage.urls"
@@ -143,16 +155,62 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# Production answers over HTTPS only; `make run` and the tests serve plain http on 127.0.0.1.
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+    # "Header-Name: value" the TLS-terminating proxy sets on https requests; empty: no proxy.
+    _proxy_header = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto: https")
+    if _proxy_header.strip():
+        _name, _, _value = _proxy_header.partition(":")
+        SECURE_PROXY_SSL_HEADER = (
+            "HTTP_" + _name.strip().upper().replace("-", "_"),
+            _value.strip(),
+        )
     CSRF_TRUSTED_ORIGINS = [
         origin.strip()
         for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",")
         if origin.strip()
     ]
+
+# Trusted proxies in front of the app: the client's address is the X-Forwarded-For entry
+# the first of them wrote (sign-in lockouts and the security log). 0: REMOTE_ADDR itself.
+TRIAGE_PROXY_COUNT = int(os.environ.get("TRIAGE_PROXY_COUNT", "0" if DEBUG else "1"))
+
+# Sign-in throttling (django-axes): after this many failures for one username, or from one
+# address, sign-ins are refused until the cool-off has passed or an admin unlocks them
+# (admin: Axes › Access attempts, or `manage.py axes_reset`).
+AXES_FAILURE_LIMIT = int(os.environ.get("TRIAGE_SIGN_IN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("TRIAGE_SIGN_IN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "audit.addresses.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
+
+# E-mail: an SMTP server from the environment, or none (nothing is sent).
+_email_host = os.environ.get("DJANGO_EMAIL_HOST", "")
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": _email_host,
+            "port": int(os.environ.get("DJANGO_EMAIL_PORT", "587")),
+            "username": os.environ.get("DJANGO_EMAIL_USER", ""),
+            "password": os.environ.get("DJANGO_EMAIL_PASSWORD", ""),
+            "use_tls": env_bool("DJANGO_EMAIL_USE_TLS", True),
+        },
+    }
+    if _email_host
+    else {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+}
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "triage@localhost")
+# Password reset sends a link by e-mail: routed, and offered at sign-in, only with a server.
+TRIAGE_PASSWORD_RESET = bool(_email_host)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -162,6 +220,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # Failed bearer-token attempts per client address (incidents.api.tokens).
+    "DEFAULT_THROTTLE_RATES": {
+        "failed_token": os.environ.get("TRIAGE_API_FAILED_TOKEN_RATE", "20/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {

@@ -1,5 +1,7 @@
 """Every API error as Sentinel spells it: `{"error": {"code": "...", "message": "..."}}`."""
 
+import math
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -78,6 +80,8 @@ def exception_handler(exc, context) -> Response | None:
         headers = {}
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(math.ceil(exc.wait))
         if isinstance(exc, exceptions.NotAuthenticated):
             message = "Authentication is required: send 'Authorization: Bearer <token>'."
         else:

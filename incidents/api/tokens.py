@@ -5,8 +5,9 @@ import secrets
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, throttling
 
+from audit.addresses import client_address
 from incidents.models import ApiToken, TokenScope, Workspace
 
 TOKEN_PREFIX = "trg_"
@@ -39,6 +40,26 @@ def create_token(
     return token, raw
 
 
+class FailedTokenThrottle(throttling.SimpleRateThrottle):
+    """Failed token attempts per client address (rate `failed_token`): over it, the address
+    is refused with 429 until the window has passed, whatever token it sends."""
+
+    scope = "failed_token"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
+
+    def refuses(self, request) -> bool:
+        self.key = self.get_cache_key(request, None)
+        self.now = self.timer()
+        self.history = [t for t in self.cache.get(self.key, []) if t > self.now - self.duration]
+        return len(self.history) >= self.num_requests
+
+    def count_failure(self, request) -> None:
+        self.refuses(request)
+        self.throttle_success()
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -46,7 +67,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1").split()
         if not header or header[0].lower() != self.keyword.lower():
             return None
+        # DRF checks throttles after authentication: failures are counted here instead.
+        throttle = FailedTokenThrottle()
+        if throttle.refuses(request):
+            raise exceptions.Throttled(throttle.wait())
         if len(header) != 2:
+            throttle.count_failure(request)
             raise exceptions.AuthenticationFailed(
                 "The Authorization header must be 'Bearer <token>'."
             )
@@ -56,6 +82,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             .first()
         )
         if token is None or not token.is_active or not token.user.is_active:
+            throttle.count_failure(request)
             raise exceptions.AuthenticationFailed("The token is invalid or has been revoked.")
         now = timezone.now()
         # Written at most once a minute, so reads don't each cost a write.
