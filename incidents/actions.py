@@ -1,9 +1,11 @@
-"""Triage actions on one incident: owner, status, closing, reopening, comments.
+"""Triage actions on one incident: owner, status, severity, labels, closing, reopening,
+comments.
 
 Each locks the incident row, re-reads it, changes it and writes its activity entry in
 the same transaction. Alert membership is not here: see `incidents.membership`.
 """
 
+import unicodedata
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,9 +24,12 @@ from incidents.models import (
     IncidentStatus,
     Membership,
     Role,
+    Severity,
 )
 
 MAX_COMMENT_LENGTH = 30_000
+MAX_LABEL_LENGTH = 100
+MAX_LABELS = 50
 
 
 def _lock(incident: Incident) -> Incident:
@@ -106,6 +111,79 @@ def change_status(incident: Incident, status: str, *, actor: Actor) -> Incident:
             ActivityKind.STATUS,
             f"{actor.label} changed the status from {previous} to {status}.",
             details={"from": previous, "to": status},
+        )
+    return _refresh(incident, locked)
+
+
+def change_severity(incident: Incident, severity: str, *, actor: Actor) -> Incident:
+    """Set the severity an analyst judges right, whatever its alerts say."""
+    if severity not in Severity.values:
+        raise InvalidChange(f"Severity must be one of {', '.join(Severity.values)}.")
+    with transaction.atomic():
+        locked = _lock(incident)
+        if locked.severity == severity:
+            return _refresh(incident, locked)
+        previous = locked.severity
+        locked.severity = severity
+        locked.save(update_fields=["severity", "modified"])
+        activity.record(
+            locked,
+            actor,
+            ActivityKind.SEVERITY,
+            f"{actor.label} changed the severity from {previous} to {severity}.",
+            details={"from": previous, "to": severity},
+        )
+    return _refresh(incident, locked)
+
+
+def check_label(text: str) -> str:
+    label = " ".join((text or "").split())
+    if not label:
+        raise InvalidChange("A label cannot be empty.")
+    if len(label) > MAX_LABEL_LENGTH:
+        raise InvalidChange(f"A label can be at most {MAX_LABEL_LENGTH} characters long.")
+    if any(unicodedata.category(c) == "Cc" for c in label):
+        raise InvalidChange("A label cannot contain control characters.")
+    return label
+
+
+def add_label(incident: Incident, text: str, *, actor: Actor) -> Incident:
+    """Add a label; one the incident has already (in any case) changes nothing."""
+    label = check_label(text)
+    with transaction.atomic():
+        locked = _lock(incident)
+        labels = list(locked.labels or [])
+        if label.casefold() in {str(x).casefold() for x in labels}:
+            return _refresh(incident, locked)
+        if len(labels) >= MAX_LABELS:
+            raise InvalidChange(f"An incident can have at most {MAX_LABELS} labels.")
+        locked.labels = [*labels, label]
+        locked.save(update_fields=["labels", "modified"])
+        activity.record(
+            locked,
+            actor,
+            ActivityKind.LABELS,
+            f"{actor.label} added the label {label}.",
+            details={"added": label},
+        )
+    return _refresh(incident, locked)
+
+
+def remove_label(incident: Incident, label: str, *, actor: Actor) -> Incident:
+    """Remove a label; one the incident no longer has changes nothing."""
+    with transaction.atomic():
+        locked = _lock(incident)
+        labels = list(locked.labels or [])
+        if label not in labels:
+            return _refresh(incident, locked)
+        locked.labels = [x for x in labels if x != label]
+        locked.save(update_fields=["labels", "modified"])
+        activity.record(
+            locked,
+            actor,
+            ActivityKind.LABELS,
+            f"{actor.label} removed the label {label}.",
+            details={"removed": label},
         )
     return _refresh(incident, locked)
 

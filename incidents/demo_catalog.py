@@ -12,6 +12,7 @@ import random
 import string
 from dataclasses import dataclass, field
 
+from incidents import mitre
 from incidents.entities import normalize_identifier
 from incidents.models import (
     CLASSIFICATION_REASONS,
@@ -26,24 +27,6 @@ DEFENDER_FOR_CLOUD = "Microsoft Defender for Cloud"
 
 # Incident providers and how often each appears in the queue.
 INCIDENT_PROVIDERS = {SENTINEL: 0.62, DEFENDER_XDR: 0.26, DEFENDER_FOR_CLOUD: 0.12}
-
-# MITRE ATT&CK tactics in kill-chain order, as Sentinel spells them, and as Defender titles say.
-TACTICS = {
-    "Reconnaissance": "Reconnaissance",
-    "InitialAccess": "Initial access",
-    "Execution": "Execution",
-    "Persistence": "Persistence",
-    "PrivilegeEscalation": "Privilege escalation",
-    "DefenseEvasion": "Defense evasion",
-    "CredentialAccess": "Credential access",
-    "Discovery": "Discovery",
-    "LateralMovement": "Lateral movement",
-    "Collection": "Collection",
-    "CommandAndControl": "Command and control",
-    "Exfiltration": "Exfiltration",
-    "Impact": "Impact",
-}
-TACTIC_ORDER = {tactic: i for i, tactic in enumerate(TACTICS)}
 
 
 # Compared and hashed by identity: each product and detection exists once.
@@ -759,10 +742,10 @@ PROVIDER_DETECTIONS: dict[str, tuple[Detection, ...]] = {
 
 def tactic_phrase(tactics: list[str]) -> str:
     """ "Initial access & Lateral movement": the first and last stage of the attack."""
-    ordered = sorted(set(tactics), key=TACTIC_ORDER.__getitem__)
+    ordered = [t.label for t in mitre.ordered_tactics(tactics)]
     if len(ordered) == 1:
-        return TACTICS[ordered[0]]
-    return f"{TACTICS[ordered[0]]} & {TACTICS[ordered[-1]]}"
+        return ordered[0]
+    return f"{ordered[0]} & {ordered[-1]}"
 
 
 def incident_title(

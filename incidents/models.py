@@ -240,6 +240,8 @@ class Incident(models.Model):
             ),
             models.Index("workspace", "severity", "status", name="incident_severity_idx"),
             models.Index("workspace", "owner", "status", name="incident_owner_idx"),
+            # Sorting by status pages through the queue by this index.
+            models.Index("workspace", "status", "number", name="incident_status_number_idx"),
             models.Index("workspace", "provider_name", "status", name="incident_provider_idx"),
             models.Index("workspace", F("created").desc(), name="incident_created_idx"),
             # The rules find the newest incident of a group.
@@ -306,8 +308,11 @@ class Alert(models.Model):
                 "workspace", F("time_generated").desc(), F("id").desc(), name="alert_queue_idx"
             ),
             models.Index("workspace", "severity", name="alert_severity_idx"),
+            # The filters' choice lists walk these from one value to the next.
             models.Index("workspace", "product_name", name="alert_product_idx"),
-            models.Index("workspace", "status", name="alert_status_idx"),
+            models.Index("workspace", "provider_name", name="alert_provider_idx"),
+            # Filters by status, and sorts by it (the id breaks ties).
+            models.Index("workspace", "status", "id", name="alert_status_id_idx"),
         ]
 
     def __str__(self) -> str:
@@ -458,6 +463,8 @@ class ActivityKind(models.TextChoices):
     COMMENT = "comment", "Comment"
     STATUS = "status", "Status changed"
     OWNER = "owner", "Owner changed"
+    SEVERITY = "severity", "Severity changed"
+    LABELS = "labels", "Labels changed"
     CLOSED = "closed", "Closed"
     REOPENED = "reopened", "Reopened"
     CONTINUED = "continued", "Continued in another incident"

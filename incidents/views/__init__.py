@@ -12,9 +12,11 @@ from incidents.views.incidents import (
     incident_detail,
     incident_entities,
     incident_entity,
+    incident_similar,
 )
 from incidents.views.linking import incident_search, link_alerts
 from incidents.views.merging import merge_incidents, undo_change
+from incidents.views.panel import incident_panel
 from incidents.views.queues import alert_list, incident_alert_rows, incident_list
 from incidents.views.relating import add_alert, remove_alert
 from incidents.views.rules import (
@@ -29,9 +31,12 @@ from incidents.views.rules import (
 )
 from incidents.views.triage import (
     add_comment,
+    add_label,
     assign_owner,
+    change_severity,
     change_status,
     close_incident,
+    remove_label,
     reopen_incident,
 )
 from incidents.views.workspace import home, switch_workspace
@@ -39,10 +44,12 @@ from incidents.views.workspace import home, switch_workspace
 __all__ = [
     "add_alert",
     "add_comment",
+    "add_label",
     "alert_detail",
     "alert_list",
     "allow_entity",
     "assign_owner",
+    "change_severity",
     "change_status",
     "close_incident",
     "exclude_entity",
@@ -56,12 +63,15 @@ __all__ = [
     "incident_graph",
     "incident_graph_json",
     "incident_list",
+    "incident_panel",
     "incident_search",
+    "incident_similar",
     "link_alerts",
     "merge_incidents",
     "related_alerts",
     "related_incidents",
     "remove_alert",
+    "remove_label",
     "reopen_incident",
     "rule_detail",
     "rule_edit",

@@ -13,7 +13,9 @@ from incidents.access import (
     can_act,
     workspace_view,
 )
-from incidents.models import EntityKind, Incident
+from incidents.models import EntityKind, Incident, Severity
+from incidents.similar import similar_incidents
+from incidents.summary import summarize
 from incidents.views.common import page_or_fragment
 from incidents.views.exclusions import correlation_context
 
@@ -44,13 +46,32 @@ def render_tab(request: WorkspaceRequest, incident: Incident, tab: str, **contex
 def incident_detail(request: WorkspaceRequest, number: int) -> HttpResponse:
     """The Overview tab: details, the incident timeline and the newest comments."""
     incident = access_incident(request, number)
-    return render_tab(
-        request,
-        incident,
-        "overview",
-        alerts=selectors.incident_timeline(incident),
-        comments=selectors.recent_comments(incident),
-    )
+    return render_tab(request, incident, "overview", **_overview(incident))
+
+
+@require_GET
+@workspace_view
+def incident_similar(request: WorkspaceRequest, number: int) -> HttpResponse:
+    """Similar incidents: the Overview's card loads them after the page (they cost more
+    than the rest of it); without JavaScript, the Overview with them."""
+    incident = access_incident(request, number)
+    similar = similar_incidents(incident)
+    if request.htmx:
+        context = {"incident": incident, "similar": similar}
+        return render(request, "incidents/_overview.html#similar", context)
+    return render_tab(request, incident, "overview", **_overview(incident, similar))
+
+
+def _overview(incident: Incident, similar: list | None = None) -> dict:
+    """The Overview's context; `similar` None: the card loads them itself."""
+    alerts = selectors.incident_timeline(incident)
+    return {
+        "alerts": alerts,
+        "summary": summarize(incident, alerts),
+        "comments": selectors.recent_comments(incident),
+        "severities": Severity.values,
+        "similar": similar,
+    }
 
 
 @require_GET

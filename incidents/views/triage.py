@@ -124,3 +124,45 @@ def add_comment(request: WorkspaceRequest, number: int) -> HttpResponse:
             message = f"Your comment was added to #{incident.number}."
             return changed(request, incident, message, focus="action-comment")
     return _dialog(request, "incidents/add_comment.html", incident, form, problem)
+
+
+@require_POST
+@workspace_view
+@once_per_form_token
+def change_severity(request: WorkspaceRequest, number: int) -> HttpResponse:
+    incident = access_incident(request, number, Role.RESPONDER)
+    try:
+        actions.change_severity(
+            incident, request.POST.get("severity", ""), actor=Actor.for_user(request.user)
+        )
+    except TriageError as error:
+        return refused(request, incident, error.user_message)
+    message = f"Incident #{incident.number} is now of {incident.severity} severity."
+    return changed(request, incident, message, focus="action-severity")
+
+
+@require_POST
+@workspace_view
+@once_per_form_token
+def add_label(request: WorkspaceRequest, number: int) -> HttpResponse:
+    incident = access_incident(request, number, Role.RESPONDER)
+    try:
+        actions.add_label(
+            incident, request.POST.get("label", ""), actor=Actor.for_user(request.user)
+        )
+    except TriageError as error:
+        return refused(request, incident, error.user_message)
+    return changed(request, incident, "The label was added.", focus="label-new")
+
+
+@require_POST
+@workspace_view
+@once_per_form_token
+def remove_label(request: WorkspaceRequest, number: int) -> HttpResponse:
+    incident = access_incident(request, number, Role.RESPONDER)
+    label = request.POST.get("label", "")
+    try:
+        actions.remove_label(incident, label, actor=Actor.for_user(request.user))
+    except TriageError as error:
+        return refused(request, incident, error.user_message)
+    return changed(request, incident, f"The label {label} was removed.", focus="label-new")
