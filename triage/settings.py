@@ -192,22 +192,22 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "audit.addresses.client_address"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
 
-# E-mail: an SMTP server from the environment, or none (nothing is sent).
+# E-mail through an SMTP server from the environment. Without one MAILERS stays unset and
+# nothing in Triage sends mail (password reset is not offered).
 _email_host = os.environ.get("DJANGO_EMAIL_HOST", "")
-MAILERS = {
-    "default": {
-        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "OPTIONS": {
-            "host": _email_host,
-            "port": int(os.environ.get("DJANGO_EMAIL_PORT", "587")),
-            "username": os.environ.get("DJANGO_EMAIL_USER", ""),
-            "password": os.environ.get("DJANGO_EMAIL_PASSWORD", ""),
-            "use_tls": env_bool("DJANGO_EMAIL_USE_TLS", True),
-        },
+if _email_host:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _email_host,
+                "port": int(os.environ.get("DJANGO_EMAIL_PORT", "587")),
+                "username": os.environ.get("DJANGO_EMAIL_USER", ""),
+                "password": os.environ.get("DJANGO_EMAIL_PASSWORD", ""),
+                "use_tls": env_bool("DJANGO_EMAIL_USE_TLS", True),
+            },
+        }
     }
-    if _email_host
-    else {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
-}
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "triage@localhost")
 # Password reset sends a link by e-mail: routed, and offered at sign-in, only with a server.
 TRIAGE_PASSWORD_RESET = bool(_email_host)
