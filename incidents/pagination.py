@@ -2,7 +2,9 @@
 
 A page is fetched with one query of `size + 1` rows after (or before) the row a cursor
 names, so its cost does not grow with the table or with how deep the user pages. The
-cursor is the sort keys of that row, base64-encoded JSON, carried in the query string.
+cursor is the sort keys of that row, base64-encoded JSON, carried in the query string;
+one that does not hold values of the sort's types (tampered, or from another sort) is
+ignored, and the first page is shown.
 NULL sorts as the largest value (PostgreSQL's default), so a descending key puts NULLs
 first and the database can walk the same index both ways.
 """
@@ -14,8 +16,20 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    F,
+    Field,
+    IntegerField,
+    Model,
+    Q,
+    QuerySet,
+    TextField,
+)
 from django.db.models.expressions import OrderBy
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 FORWARD = "n"
 BACKWARD = "p"
@@ -73,13 +87,66 @@ def decode_cursor(cursor: str, size: int) -> tuple[str, list[Any]] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         direction, values = json.loads(raw)
-    except (ValueError, TypeError, binascii.Error):
+    except (ValueError, TypeError, RecursionError, binascii.Error):
         return None
     if direction not in (FORWARD, BACKWARD) or not isinstance(values, list):
         return None
     if len(values) != size or not all(isinstance(v, str | int | None) for v in values):
         return None
     return direction, values
+
+
+BIGINT = range(-(2**63), 2**63)
+
+
+def _key_field(queryset: QuerySet, name: str) -> Field:
+    if name in queryset.query.annotations:
+        return queryset.query.annotations[name].output_field
+    return queryset.model._meta.get_field(name)
+
+
+def _typed(value: Any, field: Field, nullable: bool) -> Any:
+    """`value` as `field` holds it; ValueError when a cursor could not have carried it."""
+    if value is None:
+        if nullable:
+            return None
+        raise ValueError("NULL in a key that is never NULL")
+    if isinstance(field, DateTimeField):
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None or timezone.is_naive(parsed):
+            raise ValueError("not an ISO 8601 time with its offset")
+        try:
+            # The database is given UTC: year 1 at +14:00 does not exist there.
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("a time out of range") from None
+    if isinstance(field, IntegerField):
+        if type(value) is not int or value not in BIGINT:
+            raise ValueError("not a whole number the database holds")
+        return value
+    if isinstance(field, CharField | TextField):
+        # NUL and lone surrogates (JSON's "\ud800") cannot be sent to the database.
+        if not isinstance(value, str) or "\x00" in value:
+            raise ValueError("not text the database holds")
+        value.encode()
+        return value
+    raise ValueError(f"no cursor values for {type(field).__name__}")
+
+
+def typed_cursor(cursor: str, keys: list[Key], queryset: QuerySet) -> tuple[str, list[Any]] | None:
+    """(direction, values) with each value of its key's type, or None for a cursor that
+    does not fit the sort in use: tampered, or from another sort."""
+    decoded = decode_cursor(cursor, len(keys))
+    if decoded is None:
+        return None
+    direction, values = decoded
+    try:
+        fields = [_key_field(queryset, k.name) for k in keys]
+        return direction, [
+            _typed(v, f, k.nullable) for v, f, k in zip(values, fields, keys, strict=True)
+        ]
+    except ValueError:
+        return None
 
 
 def _beyond(keys: list[Key], values: list[Any], reverse: bool) -> Q:
@@ -98,7 +165,7 @@ def _beyond(keys: list[Key], values: list[Any], reverse: bool) -> Q:
 
 def keyset_page(queryset: QuerySet, keys: list[Key], cursor: str | None, size: int) -> Page:
     """The page of `queryset` (ordered by `keys`, the last one unique) that `cursor` names."""
-    decoded = decode_cursor(cursor, len(keys)) if cursor else None
+    decoded = typed_cursor(cursor, keys, queryset) if cursor else None
     if decoded and decoded[0] == BACKWARD:
         rows = list(
             queryset.filter(_beyond(keys, decoded[1], reverse=True)).order_by(
