@@ -15,6 +15,7 @@ from django.utils import timezone
 from incidents import membership, selectors
 from incidents.models import Alert, Entity, EntityKind, Incident
 from incidents.templatetags.kinds import kind_icon
+from incidents.text import reveal_bidi
 
 # "Related alerts": the newest few around the incident's own alerts, and said so.
 RELATED_ALERTS_LIMIT = 50
@@ -57,7 +58,7 @@ def graph(incident: Incident, *, can_act: bool) -> dict:
     return {
         "incident": {
             "number": incident.number,
-            "title": incident.title,
+            "title": reveal_bidi(incident.title),
             "status": incident.status,
             "alertCount": incident.alert_count,
             "maxAlerts": membership.max_alerts(),
@@ -108,7 +109,7 @@ def related_incidents(incident: Incident, entity: Entity) -> dict:
         "incidents": [
             {
                 "number": i.number,
-                "title": i.title,
+                "title": reveal_bidi(i.title),
                 "severity": i.severity,
                 "status": i.status,
                 "alertCount": i.alert_count,
@@ -132,7 +133,7 @@ def _alert(alert: Alert, entity_ids: list[int], incident: Incident, *, in_incide
     why = getattr(alert, "why", None)
     return {
         "id": str(alert.system_alert_id),
-        "name": alert.display_name,
+        "name": reveal_bidi(alert.display_name),
         "severity": alert.severity,
         "time": alert.time_generated.isoformat(),
         "product": alert.product_name,
@@ -142,7 +143,7 @@ def _alert(alert: Alert, entity_ids: list[int], incident: Incident, *, in_incide
         "inIncident": in_incident,
         # Every incident the alert is in, this one included.
         "incidents": [
-            {"number": link.number, "title": link.title, "status": link.status}
+            {"number": link.number, "title": reveal_bidi(link.title), "status": link.status}
             for link in alert.incident_links
         ],
         "why": str(why) if why else "",
@@ -159,9 +160,12 @@ def _entity(entity: Entity) -> dict:
         "kind": entity.kind,
         "kindLabel": KIND_LABELS.get(entity.kind, entity.kind),
         "icon": kind_icon(entity.kind),
-        "label": entity.display_name or entity.identifier,
-        "identifier": entity.identifier,
-        "properties": selectors.entity_properties(entity),
+        "label": reveal_bidi(entity.display_name or entity.identifier),
+        "identifier": reveal_bidi(entity.identifier),
+        "properties": [
+            (reveal_bidi(name), reveal_bidi(text))
+            for name, text in selectors.entity_properties(entity)
+        ],
         "alerts": entity.incident_alerts,
         "otherOpenIncidents": entity.other_open_incidents,
     }
