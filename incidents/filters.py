@@ -4,9 +4,12 @@ import datetime as dt
 import re
 
 import django_filters
+from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.functional import cached_property
 
+from incidents.facets import has_item, matching, present_values
 from incidents.models import Alert, AlertStatus, Incident, IncidentStatus, Relation, Severity
 
 NUMBER = re.compile(r"^\s*#?(\d{1,18})\b")
@@ -24,6 +27,25 @@ TIME_RANGE_CHOICES = [
     ("90d", "Last 90 days"),
 ]
 OPEN = "open"
+# MITRE ATT&CK tactics as Sentinel names them, in the order of an attack.
+TACTIC_CHOICES = [
+    ("Reconnaissance", "Reconnaissance"),
+    ("ResourceDevelopment", "Resource development"),
+    ("InitialAccess", "Initial access"),
+    ("Execution", "Execution"),
+    ("Persistence", "Persistence"),
+    ("PrivilegeEscalation", "Privilege escalation"),
+    ("DefenseEvasion", "Defense evasion"),
+    ("CredentialAccess", "Credential access"),
+    ("Discovery", "Discovery"),
+    ("LateralMovement", "Lateral movement"),
+    ("Collection", "Collection"),
+    ("CommandAndControl", "Command and control"),
+    ("Exfiltration", "Exfiltration"),
+    ("Impact", "Impact"),
+    ("ImpairProcessControl", "Impair process control"),
+    ("InhibitResponseFunction", "Inhibit response function"),
+]
 
 
 def parse_number(text: str) -> int | None:
@@ -43,6 +65,11 @@ NO_ALERTS = "none"
 SOME_ALERTS = "some"
 
 
+def choice_list(name: str) -> forms.TextInput:
+    """A text field offering the values present (a <datalist> the template fills)."""
+    return forms.TextInput(attrs={"list": f"{name}-values", "autocomplete": "off"})
+
+
 class IncidentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_q")
     status = django_filters.ChoiceFilter(
@@ -60,8 +87,16 @@ class IncidentFilter(django_filters.FilterSet):
         empty_label="Anyone",
         method="filter_owner",
     )
-    provider = django_filters.CharFilter(label="Provider", field_name="provider_name")
-    product = django_filters.CharFilter(label="Product", method="filter_product")
+    provider = django_filters.CharFilter(
+        label="Provider", method="filter_provider", widget=choice_list("provider")
+    )
+    product = django_filters.CharFilter(
+        label="Product", method="filter_product", widget=choice_list("product")
+    )
+    tactic = django_filters.ChoiceFilter(
+        label="Tactic", choices=TACTIC_CHOICES, empty_label="Any tactic", method="filter_tactic"
+    )
+    label = django_filters.CharFilter(label="Label", method="filter_label")
     range = django_filters.ChoiceFilter(
         label="Last activity",
         choices=TIME_RANGE_CHOICES,
@@ -101,9 +136,27 @@ class IncidentFilter(django_filters.FilterSet):
             return queryset.filter(owner=self.request.user)
         return queryset.filter(owner__isnull=True)
 
+    @cached_property
+    def present(self) -> dict[str, list[str]]:
+        """The providers of the workspace's incidents and the products of its alerts (1 query)."""
+        fields = [(Incident, "provider_name"), (Alert, "product_name")]
+        providers, products = present_values(self.request.membership.workspace, fields)
+        return {"provider": providers, "product": products}
+
+    def filter_provider(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(provider_name__in=matching(value, self.present["provider"]))
+
     def filter_product(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        holds = Relation.objects.filter(incident=OuterRef("pk"), alert__product_name=value)
+        products = matching(value, self.present["product"])
+        holds = Relation.objects.filter(incident=OuterRef("pk"), alert__product_name__in=products)
         return queryset.filter(Exists(holds))
+
+    def filter_tactic(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        holds = Relation.objects.filter(has_item("alert__tactics", value), incident=OuterRef("pk"))
+        return queryset.filter(Exists(holds))
+
+    def filter_label(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(has_item("labels", " ".join(value.split())))
 
     def filter_range(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(last_activity_time__gte=timezone.now() - TIME_RANGES[value])
@@ -123,7 +176,15 @@ class AlertFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         label="Status", choices=AlertStatus.choices, empty_label="Any status"
     )
-    product = django_filters.CharFilter(label="Product", field_name="product_name")
+    provider = django_filters.CharFilter(
+        label="Provider", method="filter_provider", widget=choice_list("provider")
+    )
+    product = django_filters.CharFilter(
+        label="Product", method="filter_product", widget=choice_list("product")
+    )
+    tactic = django_filters.ChoiceFilter(
+        label="Tactic", choices=TACTIC_CHOICES, empty_label="Any tactic", method="filter_tactic"
+    )
     range = django_filters.ChoiceFilter(
         label="Generated",
         choices=TIME_RANGE_CHOICES,
@@ -143,3 +204,19 @@ class AlertFilter(django_filters.FilterSet):
 
     def filter_range(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(time_generated__gte=timezone.now() - TIME_RANGES[value])
+
+    @cached_property
+    def present(self) -> dict[str, list[str]]:
+        """The providers and products of the workspace's alerts (1 query)."""
+        fields = [(Alert, "provider_name"), (Alert, "product_name")]
+        providers, products = present_values(self.request.membership.workspace, fields)
+        return {"provider": providers, "product": products}
+
+    def filter_provider(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(provider_name__in=matching(value, self.present["provider"]))
+
+    def filter_product(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(product_name__in=matching(value, self.present["product"]))
+
+    def filter_tactic(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(has_item("tactics", value))

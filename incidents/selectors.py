@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, QuerySet, Value, When
 
 from incidents.errors import ProviderManagedRemove
 from incidents.filters import parse_number, title_matches
@@ -59,6 +59,8 @@ INCIDENT_SORTS = {
         Sort("number", "number"),
         Sort("title", "title"),
         Sort("severity", "severity_rank"),
+        Sort("status", "status"),
+        Sort("owner", "owner_name", nullable=True),
         Sort("alerts", "alert_count"),
         Sort("created", "created"),
     ]
@@ -72,6 +74,7 @@ ALERT_SORTS = {
         Sort("time", "time_generated"),
         Sort("name", "display_name"),
         Sort("severity", "severity_rank"),
+        Sort("status", "status"),
         Sort("product", "product_name"),
     ]
 }
@@ -94,6 +97,9 @@ def incident_page(filtered: QuerySet, sort: str, cursor: str | None) -> Page:
     queryset = filtered.select_related("owner")
     if column.field == "severity_rank":
         queryset = queryset.annotate(severity_rank=SEVERITY_RANK)
+    if column.field == "owner_name":
+        # By name, as the column reads; unassigned incidents sort as the largest value.
+        queryset = queryset.annotate(owner_name=F("owner__username"))
     page = keyset_page(queryset, column.keys(descending, "number"), cursor, PAGE_SIZE)
     attach_products(page.rows)
     return page

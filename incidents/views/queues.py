@@ -5,7 +5,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from incidents import selectors
+from incidents import facets, selectors
 from incidents.access import WorkspaceRequest, access_incident, can_act, workspace_view
 from incidents.filters import AlertFilter, IncidentFilter
 from incidents.models import Alert, Incident
@@ -22,6 +22,7 @@ def incident_list(request: WorkspaceRequest) -> HttpResponse:
     context = {
         "filter": filterset,
         "page": page,
+        "total": facets.count_matching(filterset.qs),
         "columns": sort_columns(sort, selectors.INCIDENT_SORTS, "-last_activity"),
         "section": "incidents",
         "can_act": can_act(request),
@@ -55,6 +56,7 @@ def alert_list(request: WorkspaceRequest) -> HttpResponse:
     context = {
         "filter": filterset,
         "page": page,
+        "total": facets.count_matching(filterset.qs),
         "columns": sort_columns(sort, selectors.ALERT_SORTS, "-time"),
         "section": "alerts",
         "can_act": can_act(request),
