@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import (
     CharField,
     DateTimeField,
@@ -105,7 +106,7 @@ def _key_field(queryset: QuerySet, name: str) -> Field:
     return queryset.model._meta.get_field(name)
 
 
-def _typed(value: Any, field: Field, nullable: bool) -> Any:
+def cursor_value(value: Any, field: Field, nullable: bool = False) -> Any:
     """`value` as `field` holds it; ValueError when a cursor could not have carried it."""
     if value is None:
         if nullable:
@@ -130,7 +131,11 @@ def _typed(value: Any, field: Field, nullable: bool) -> Any:
             raise ValueError("not text the database holds")
         value.encode()
         return value
-    raise ValueError(f"no cursor values for {type(field).__name__}")
+    try:
+        # A key of another type: what its field accepts, so paging by it still works.
+        return field.to_python(value)
+    except (ValidationError, TypeError, OverflowError) as error:
+        raise ValueError(f"not a {type(field).__name__} value") from error
 
 
 def typed_cursor(cursor: str, keys: list[Key], queryset: QuerySet) -> tuple[str, list[Any]] | None:
@@ -143,7 +148,7 @@ def typed_cursor(cursor: str, keys: list[Key], queryset: QuerySet) -> tuple[str,
     try:
         fields = [_key_field(queryset, k.name) for k in keys]
         return direction, [
-            _typed(v, f, k.nullable) for v, f, k in zip(values, fields, keys, strict=True)
+            cursor_value(v, f, k.nullable) for v, f, k in zip(values, fields, keys, strict=True)
         ]
     except ValueError:
         return None

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from rest_framework.request import Request
 
 from incidents.api.errors import bad_request
+from incidents.pagination import cursor_value
 
 DEFAULT_TOP = 50
 MAX_TOP = 1000
@@ -80,8 +80,10 @@ def _decode(token: str, model: type[Model], fields: tuple[str, ...]) -> list:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != len(fields):
             raise ValueError
-        return [model._meta.get_field(f).to_python(v) for f, v in zip(fields, values, strict=True)]
-    except (ValueError, TypeError, binascii.Error, ValidationError) as error:
+        return [
+            cursor_value(v, model._meta.get_field(f)) for f, v in zip(fields, values, strict=True)
+        ]
+    except (ValueError, TypeError, RecursionError, binascii.Error) as error:
         raise bad_request(
             "$skipToken is not valid: use the nextLink of a previous page as it is."
         ) from error
