@@ -147,12 +147,12 @@ def change_severity(request: WorkspaceRequest, number: int) -> HttpResponse:
 def add_label(request: WorkspaceRequest, number: int) -> HttpResponse:
     incident = access_incident(request, number, Role.RESPONDER)
     try:
-        actions.add_label(
-            incident, request.POST.get("label", ""), actor=Actor.for_user(request.user)
-        )
+        label = actions.check_label(request.POST.get("label", ""))
+        actions.add_label(incident, label, actor=Actor.for_user(request.user))
     except TriageError as error:
         return refused(request, incident, error.user_message)
-    return changed(request, incident, "The label was added.", focus="label-new")
+    message = f"Incident #{incident.number} is labelled {label}."
+    return changed(request, incident, message, focus="label-new")
 
 
 @require_POST
@@ -165,4 +165,5 @@ def remove_label(request: WorkspaceRequest, number: int) -> HttpResponse:
         actions.remove_label(incident, label, actor=Actor.for_user(request.user))
     except TriageError as error:
         return refused(request, incident, error.user_message)
-    return changed(request, incident, f"The label {label} was removed.", focus="label-new")
+    message = f"Incident #{incident.number} is no longer labelled {label}."
+    return changed(request, incident, message, focus="label-new")

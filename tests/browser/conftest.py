@@ -68,6 +68,12 @@ def responder(workspace):
     return user
 
 
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} (${event.blockedURI || "inline"})`);
+});
+"""
+
 # htmx logs an aborted request (a page left while a list refreshes) as an error; it is not one.
 ABORTED = ("htmx:sendAbort", "htmx:afterRequest")
 
@@ -91,6 +97,8 @@ def signed_in_as(page: Page, live_server, user):
         [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
     )
     page.route("**/*", _with_strict_csp)
+    # Every violation fails the test, whether or not Chromium also logs it to the console.
+    page.add_init_script(REPORT_CSP_VIOLATIONS)
     errors: list[str] = []
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     page.on("pageerror", lambda error: errors.append(str(error)))
