@@ -5,7 +5,19 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 
 from incidents.errors import ProviderManagedRemove
 from incidents.filters import parse_number, title_matches
@@ -30,6 +42,9 @@ ENTITY_TIMELINE_SIZE = 50
 RECENT_COMMENTS = 3
 OPEN_STATUSES = (IncidentStatus.NEW, IncidentStatus.ACTIVE)
 SEARCH_LIMIT = 10
+# What tells alerts apart in a list: up to MAIN_ENTITIES hosts, accounts and IPs each.
+MAIN_ENTITY_KINDS = (EntityKind.HOST, EntityKind.ACCOUNT, EntityKind.IP)
+MAIN_ENTITIES = 2
 
 # Most severe ranks highest, so "-severity" reads "most severe first".
 SEVERITY_RANK = Case(
@@ -106,13 +121,15 @@ def incident_page(filtered: QuerySet, sort: str, cursor: str | None) -> Page:
 
 
 def alert_page(filtered: QuerySet, sort: str, cursor: str | None) -> Page:
-    """A page of the alerts queue, each row with `incident_links` (3 queries at most)."""
+    """A page of the alerts queue, each row with `incident_links` and `main_entities`
+    (4 queries at most)."""
     _, column, descending = parse_sort(sort, ALERT_SORTS, "-time")
     queryset = filtered
     if column.field == "severity_rank":
         queryset = queryset.annotate(severity_rank=SEVERITY_RANK)
     page = keyset_page(queryset, column.keys(descending, "id"), cursor, PAGE_SIZE)
     attach_incidents(page.rows)
+    attach_main_entities(page.rows)
     return page
 
 
@@ -165,16 +182,45 @@ def attach_incidents(alerts: Sequence[Alert], *, reasons: bool = False) -> None:
         alert.incident_links = found[alert.pk]
 
 
+def attach_main_entities(alerts: Sequence[Alert]) -> None:
+    """Set each alert's `main_entities` (`MAIN_ENTITIES` hosts, accounts and IPs at most,
+    in that order) and `more_entities` (how many of those kinds that leaves out), in one
+    query: the database ranks each alert's entities of a kind and returns only the first."""
+    by_kind = [F("alert_id"), F("entity__kind")]
+    links = (
+        Alert.entities.through.objects.filter(
+            alert_id__in=[a.pk for a in alerts], entity__kind__in=MAIN_ENTITY_KINDS
+        )
+        .annotate(
+            rank=Window(RowNumber(), partition_by=by_kind, order_by=[F("entity__identifier")]),
+            of_kind=Window(Count("id"), partition_by=by_kind),
+        )
+        .filter(rank__lte=MAIN_ENTITIES)
+        .select_related("entity")
+        .only("alert_id", "entity__kind", "entity__identifier", "entity__display_name")
+    )
+    order = {kind: i for i, kind in enumerate(MAIN_ENTITY_KINDS)}
+    found: dict[int, list] = defaultdict(list)
+    for link in links:
+        found[link.alert_id].append(link)
+    for alert in alerts:
+        rows = sorted(found[alert.pk], key=lambda r: (order[r.entity.kind], r.rank))
+        alert.main_entities = [r.entity for r in rows]
+        shown = {r.entity.kind: r.of_kind for r in rows}
+        alert.more_entities = sum(shown.values()) - len(rows)
+
+
 # --- one incident ----------------------------------------------------------------
 
 
 def incident_alerts(incident: Incident) -> list[Alert]:
-    """The incident's alerts, newest first, each with `incident_links` and `why`: the
-    reason it is in this incident (2 queries)."""
+    """The incident's alerts, newest first, each with `incident_links`, `main_entities` and
+    `why`: the reason it is in this incident (3 queries)."""
     alerts = list(
         Alert.objects.filter(relations__incident=incident).order_by("-time_generated", "-id")
     )
     attach_incidents(alerts, reasons=True)
+    attach_main_entities(alerts)
     for alert in alerts:
         alert.why = next((i.why for i in alert.incident_links if i.number == incident.number), None)
     return alerts
@@ -187,7 +233,7 @@ def activity_page(incident: Incident, cursor: str | None) -> Page:
 
 
 def incident_timeline(incident: Incident) -> list[Alert]:
-    """The incident's alerts, newest first, each with `other_links` (2 queries)."""
+    """The incident's alerts, newest first, each with `other_links` (3 queries)."""
     alerts = incident_alerts(incident)
     _attach_other_links(alerts, incident)
     return alerts
@@ -248,7 +294,7 @@ def group_by_kind(entities: Sequence[Entity]) -> list[KindGroup]:
 
 
 def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> Page:
-    """A page of the alerts involving `entity`, newest first (2 queries).
+    """A page of the alerts involving `entity`, newest first (3 queries).
 
     Each alert has `in_incident` (whether it belongs to `incident`), `other_links`, and
     `remove_refusal`: why "Remove alert" cannot work for it here (a provider's own alert
@@ -259,6 +305,7 @@ def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> P
     keys = [Key("time_generated", descending=True), Key("id", descending=True)]
     page = keyset_page(queryset, keys, cursor, ENTITY_TIMELINE_SIZE)
     attach_incidents(page.rows)
+    attach_main_entities(page.rows)
     _attach_other_links(page.rows, incident)
     for alert in page.rows:
         alert.remove_refusal = provider_refusal(alert, incident) if alert.in_incident else ""
@@ -337,9 +384,13 @@ def related_incidents(
 
 def alert_with_details(alert: Alert) -> Alert:
     """The alert with `entity_list`, `incident_links` with their `why` (2 queries), its extended
-    properties and source fields as `(name, text, link)` rows for the page."""
+    properties and source fields as `(name, text, link)` rows for the page, and
+    `entity_incident`: the incident whose entity panel its entities open in (None if none)."""
     alert.entity_list = list(alert.entities.order_by("kind", "identifier"))
     attach_incidents([alert], reasons=True)
+    # An open incident first: the one an analyst is most likely investigating it in.
+    open_first = sorted(alert.incident_links, key=lambda i: i.status == IncidentStatus.CLOSED)
+    alert.entity_incident = open_first[0].number if open_first else None
     alert.extended_rows = _field_rows(alert.extended_properties)
     alert.source_rows = _field_rows(alert.source_fields)
     return alert

@@ -134,6 +134,24 @@ def incident_with_alerts(count: int = 1, *, workspace=None, **fields) -> Inciden
     return incident
 
 
+def give_entities(alerts, **counts: int) -> None:
+    """Link each alert to new entities of its own: `host=3, ip=1` gives each three hosts and
+    an IP, named `<kind>-<alert id>-<n>`. Two queries however many."""
+    made = {
+        (alert.pk, kind, n): Entity(
+            workspace_id=alert.workspace_id, kind=kind, identifier=f"{kind}-{alert.pk}-{n}"
+        )
+        for alert in alerts
+        for kind, count in counts.items()
+        for n in range(count)
+    }
+    Entity.objects.bulk_create(made.values())
+    link = Alert.entities.through
+    link.objects.bulk_create(
+        link(alert_id=alert_id, entity_id=entity.pk) for (alert_id, _, _), entity in made.items()
+    )
+
+
 # --- helpers for the membership tests -------------------------------------
 
 DEFENDER = "Microsoft Defender XDR"

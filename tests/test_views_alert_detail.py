@@ -4,8 +4,9 @@ import uuid
 
 import pytest
 
-from incidents import membership
-from incidents.models import EntityKind
+from incidents import actions, membership
+from incidents.activity import Actor
+from incidents.models import Classification, EntityKind
 from tests.factories import INGESTION, EntityFactory, IncidentFactory, alert_in
 
 
@@ -53,6 +54,24 @@ def test_it_shows_the_alerts_details_entities_and_incidents(client, responder, w
         "Link alerts to another incident",
     ):
         assert text in html
+
+
+def test_its_entities_open_the_entity_panel_of_its_open_incident(client, reader, workspace):
+    closed = IncidentFactory(workspace=workspace)
+    alert = alert_in(closed)
+    actions.close_incident(
+        closed, classification=Classification.UNDETERMINED, actor=Actor.for_user(reader)
+    )
+    investigating = IncidentFactory(workspace=workspace)
+    membership.add_alerts(investigating, [alert], actor=INGESTION)
+    host = EntityFactory(workspace=workspace, kind=EntityKind.HOST, identifier="ws-042")
+    alert.entities.add(host)
+    client.force_login(reader)
+    html = client.get(url(alert)).content.decode()
+    panel = f"/incidents/{investigating.number}/entities/{host.pk}/"
+    assert f'<a href="{panel}">ws-042</a>' in html
+    assert 'src="/static/img/kinds/host.svg"' in html
+    assert client.get(panel).status_code == 200
 
 
 def test_a_reader_does_not_get_the_link_button(client, reader, workspace):

@@ -6,8 +6,15 @@ import pytest
 from django.utils import timezone
 
 from incidents import membership
-from incidents.models import AlertStatus, Severity
-from tests.factories import INGESTION, IncidentFactory, alert_in, incident_with_alerts
+from incidents.models import Alert, AlertStatus, EntityKind, Severity
+from tests.factories import (
+    INGESTION,
+    EntityFactory,
+    IncidentFactory,
+    alert_in,
+    give_entities,
+    incident_with_alerts,
+)
 
 URL = "/alerts/"
 
@@ -114,9 +121,41 @@ def test_its_query_count_does_not_grow_with_rows(
 ):
     for _ in range(rows // 10):
         incident_with_alerts(10, workspace=workspace)
+    give_entities(Alert.objects.all(), host=3, account=1, ip=2, url=1)
     client.force_login(responder)
     # Session, user, memberships; the filters' choice lists; the page; the incidents of its
-    # alerts; the count of matches.
-    with django_assert_max_num_queries(7):
+    # alerts; their entities; the count of matches.
+    with django_assert_max_num_queries(8):
         response = client.get(f"{URL}?sort=-severity")
     assert len(response.context["page"].rows) == min(rows, 50)
+    assert response.content.decode().count('class="entity-tag"') == min(rows, 50) * 5
+
+
+def test_each_row_shows_the_alerts_hosts_accounts_and_ips_with_their_icons(
+    client, reader, workspace
+):
+    incident = IncidentFactory(workspace=workspace)
+    alert = alert_in(incident, display_name="Suspicious sign-in", product_name="Entra ID")
+    alert_in(incident, display_name="Suspicious sign-in")
+    entities = {
+        "ws-042": EntityKind.HOST,
+        "ws-043": EntityKind.HOST,
+        "ws-044": EntityKind.HOST,
+        "bjenkins": EntityKind.ACCOUNT,
+        "10.1.2.3": EntityKind.IP,
+        "https://evil.example": EntityKind.URL,
+    }
+    for identifier, kind in entities.items():
+        alert.entities.add(EntityFactory(workspace=workspace, kind=kind, identifier=identifier))
+    client.force_login(reader)
+    html = client.get(URL).content.decode()
+    row = next(r for r in html.split("<tr") if str(alert.system_alert_id) in r)
+    # Two of each kind at most, hosts first, then accounts and IPs; the rest counted.
+    assert row.index("ws-042") < row.index("ws-043") < row.index("bjenkins") < row.index("10.1.2.3")
+    assert "ws-044" not in row
+    assert "+1 more" in row
+    assert "evil.example" not in row
+    assert 'src="/static/img/kinds/host.svg" alt="Host"' in row
+    assert 'src="/static/img/kinds/account.svg" alt="Account"' in row
+    assert 'src="/static/img/kinds/ip.svg" alt="IP"' in row
+    assert "Entra ID" in row

@@ -5,7 +5,7 @@ import pytest
 from incidents import actions, membership
 from incidents.activity import Actor
 from incidents.models import Alert, Severity
-from tests.factories import IncidentFactory, alert_in, incident_with_alerts
+from tests.factories import IncidentFactory, alert_in, give_entities, incident_with_alerts
 
 
 def tab(incident, name: str = "") -> str:
@@ -68,6 +68,19 @@ def test_the_alerts_tab_lists_alerts_with_checkboxes_for_a_responder(client, res
     assert f'name="next" value="/incidents/{incident.number}/alerts/"' in html
 
 
+def test_the_alerts_tab_shows_each_alerts_hosts_accounts_and_ips(client, reader, workspace):
+    incident = IncidentFactory(workspace=workspace)
+    alert = alert_in(incident, display_name="Impossible travel", product_name="Entra ID")
+    give_entities([alert], host=1, account=1, ip=1, filehash=1)
+    client.force_login(reader)
+    html = client.get(tab(incident, "alerts")).content.decode()
+    for kind in ("host", "account", "ip"):
+        assert f'src="/static/img/kinds/{kind}.svg"' in html
+        assert f"{kind}-{alert.pk}-0" in html
+    assert f"filehash-{alert.pk}-0" not in html
+    assert "Entra ID" in html
+
+
 def test_the_alerts_tab_has_no_checkboxes_for_a_reader(client, reader, workspace):
     incident = incident_with_alerts(2, workspace=workspace)
     client.force_login(reader)
@@ -119,11 +132,14 @@ def test_the_alerts_tabs_query_count_does_not_grow_with_alerts(
     client, responder, workspace, rows, django_assert_max_num_queries
 ):
     incident = incident_with_alerts(rows, workspace=workspace)
+    give_entities(Alert.objects.all(), host=3, account=1, ip=1)
     client.force_login(responder)
-    # Session, user, memberships; the incident; its alerts; their incidents.
-    with django_assert_max_num_queries(6):
+    # Session, user, memberships; the incident; its alerts; their incidents; their entities.
+    with django_assert_max_num_queries(7):
         response = client.get(tab(incident, "alerts"))
-    assert response.content.decode().count("Select alert ") == rows
+    html = response.content.decode()
+    assert html.count("Select alert ") == rows
+    assert html.count('class="entity-tag"') == rows * 4
 
 
 @pytest.mark.parametrize("rows", [10, 100])

@@ -251,9 +251,10 @@ def test_the_panel_only_answers_get(client, reader, incident, host):
 
 # Session, user, memberships; the incident; its entities; their other open incidents.
 ENTITIES_TAB_QUERIES = 6
-# The tab's, then the entity; its page of alerts; their incidents; the correlation card:
-# the entity's exclusion, then the guard's (exclusions, recent alerts, their share).
-PANEL_QUERIES = ENTITIES_TAB_QUERIES + 3 + 4
+# The tab's, then the entity; its page of alerts; their incidents; their main entities; the
+# correlation card: the entity's exclusion, then the guard's (exclusions, recent alerts,
+# their share).
+PANEL_QUERIES = ENTITIES_TAB_QUERIES + 4 + 4
 
 
 @pytest.mark.parametrize(("alerts", "entities"), [(3, 5), (150, 400)])

@@ -13,6 +13,7 @@ from tests.factories import (
     MembershipFactory,
     UserFactory,
     alert_in,
+    give_entities,
     incident_with_alerts,
 )
 
@@ -250,6 +251,18 @@ def test_an_expanded_row_returns_to_the_queue_the_user_came_from(client, respond
     assert 'name="next" value="/incidents/?severity=Low"' in html
 
 
+def test_an_expanded_row_shows_each_alerts_hosts_accounts_and_ips(client, reader, workspace):
+    incident = IncidentFactory(workspace=workspace)
+    alert = alert_in(incident, product_name="Microsoft Defender for Identity")
+    give_entities([alert], host=1, account=1, ip=1)
+    client.force_login(reader)
+    html = client.get(rows_url(incident), headers={"HX-Request": "true"}).content.decode()
+    for kind in ("host", "account", "ip"):
+        assert f'src="/static/img/kinds/{kind}.svg"' in html
+        assert f"{kind}-{alert.pk}-0" in html
+    assert "Microsoft Defender for Identity" in html
+
+
 def test_a_reader_sees_an_expanded_row_without_checkboxes(client, reader, workspace):
     incident = incident_with_alerts(2, workspace=workspace)
     client.force_login(reader)
@@ -282,8 +295,11 @@ def test_an_expanded_rows_query_count_does_not_grow_with_alerts(
     # Some alerts also belong to another incident, which the rows name.
     shared = list(Alert.objects.filter(relations__incident=incident)[:5])
     membership.add_alerts(IncidentFactory(workspace=workspace), shared, actor=INGESTION)
+    give_entities(Alert.objects.all(), host=1, account=3, ip=1)
     client.force_login(responder)
-    # Session, user, memberships; the incident; its alerts; their incidents.
-    with django_assert_max_num_queries(6):
+    # Session, user, memberships; the incident; its alerts; their incidents; their entities.
+    with django_assert_max_num_queries(7):
         response = client.get(rows_url(incident), headers={"HX-Request": "true"})
-    assert response.content.decode().count("Select alert ") == rows
+    html = response.content.decode()
+    assert html.count("Select alert ") == rows
+    assert html.count('class="entity-tag"') == rows * 4

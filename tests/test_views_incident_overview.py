@@ -8,8 +8,14 @@ from django.utils import timezone
 
 from incidents import actions, membership
 from incidents.activity import Actor
-from incidents.models import Severity
-from tests.factories import INGESTION, IncidentFactory, alert_in, incident_with_alerts
+from incidents.models import Alert, Severity
+from tests.factories import (
+    INGESTION,
+    IncidentFactory,
+    alert_in,
+    give_entities,
+    incident_with_alerts,
+)
 
 
 def full(incident) -> int:
@@ -43,6 +49,21 @@ def test_the_timeline_shows_the_incidents_alerts_newest_first_in_full_colour(
     assert '<svg class="shield"' in html
     assert "Microsoft Defender for Endpoint" in html
     assert "outside" not in html
+
+
+def test_each_alert_shows_its_hosts_accounts_and_ips(client, reader, workspace):
+    incident = IncidentFactory(workspace=workspace)
+    alert = alert_in(incident)
+    give_entities([alert], host=1, account=1, ip=3, process=1)
+    client.force_login(reader)
+    html = client.get(overview(incident)).content.decode()
+    timeline = html[html.index('id="incident-timeline-heading"') :]
+    for kind in ("host", "account", "ip"):
+        assert f'src="/static/img/kinds/{kind}.svg"' in timeline
+    assert f"ip-{alert.pk}-1" in timeline
+    assert f"ip-{alert.pk}-2" not in timeline
+    assert "+1 more" in timeline
+    assert f"process-{alert.pk}-0" not in timeline
 
 
 def test_each_alert_names_the_other_incidents_it_belongs_to(client, reader, workspace):
@@ -153,8 +174,9 @@ def test_tabs_vary_on_htmx_and_history_restores_get_the_whole_page(client, reade
     assert restored.content.decode().startswith("<!doctype html>")
 
 
-# Session, user, memberships; the incident; its alerts; their incidents; the comments.
-OVERVIEW_QUERIES = 7
+# Session, user, memberships; the incident; its alerts; their incidents; their entities;
+# the summary's entities by kind; the comments.
+OVERVIEW_QUERIES = 9
 
 
 @pytest.mark.parametrize("alerts", [3, 150])
@@ -162,8 +184,11 @@ def test_the_overviews_query_count_does_not_grow_with_alerts(
     client, responder, workspace, alerts, django_assert_max_num_queries
 ):
     incident = incident_with_alerts(alerts, workspace=workspace)
+    give_entities(Alert.objects.all(), host=2, account=1, ip=1)
     actions.add_comment(incident, "Looking into it", actor=Actor.for_user(responder))
     client.force_login(responder)
     with django_assert_max_num_queries(OVERVIEW_QUERIES + full(incident)):
         response = client.get(overview(incident))
-    assert response.content.decode().count("More actions for ") == alerts
+    html = response.content.decode()
+    assert html.count("More actions for ") == alerts
+    assert html.count('class="entity-tag"') == alerts * 4
