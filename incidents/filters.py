@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 import django_filters
 from django import forms
@@ -27,6 +28,8 @@ TIME_RANGE_CHOICES = [
     ("90d", "Last 90 days"),
 ]
 OPEN = "open"
+SEARCH_TERMS = 20
+SEARCH_LENGTH = 200
 # MITRE ATT&CK tactics as Sentinel names them, in the order of an attack.
 TACTIC_CHOICES = [
     ("Reconnaissance", "Reconnaissance"),
@@ -54,11 +57,38 @@ def parse_number(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+@dataclass(frozen=True)
+class Search:
+    words: list[str]
+    # Said beside the results when words were left out; "" when none were.
+    note: str
+
+
+def parse_search(text: str) -> Search:
+    """The words a search looks for: each is one more LIKE clause, so at most
+    SEARCH_TERMS of them, from the first SEARCH_LENGTH characters (a thousand words
+    would overflow SQLite's expression tree and slow PostgreSQL for nothing)."""
+    typed = text.split()
+    words = " ".join(typed)[:SEARCH_LENGTH].split()[:SEARCH_TERMS]
+    if words == typed:
+        return Search(words, "")
+    note = f"Search shortened to the first {SEARCH_TERMS} words and {SEARCH_LENGTH} characters."
+    return Search(words, note)
+
+
 def title_matches(queryset: QuerySet, text: str) -> QuerySet:
-    """Incidents whose title contains every word of `text`."""
-    for word in text.split():
+    """Incidents whose title contains every word of `text` (as `parse_search` bounds it)."""
+    for word in parse_search(text).words:
         queryset = queryset.filter(title__icontains=word)
     return queryset
+
+
+class BoundedSearch:
+    """A filter set whose `q` is a search box: says when the search was shortened."""
+
+    @property
+    def search_note(self) -> str:
+        return parse_search(self.data.get("q") or "").note if self.data else ""
 
 
 NO_ALERTS = "none"
@@ -70,7 +100,7 @@ def choice_list(name: str) -> forms.TextInput:
     return forms.TextInput(attrs={"list": f"{name}-values", "autocomplete": "off"})
 
 
-class IncidentFilter(django_filters.FilterSet):
+class IncidentFilter(BoundedSearch, django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_q")
     status = django_filters.ChoiceFilter(
         label="Status",
@@ -122,8 +152,10 @@ class IncidentFilter(django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        if value.strip().lstrip("#").isdigit():
-            return queryset.filter(number=parse_number(value))
+        # Digits that are no incident number ("²", 25 of them) are searched as words.
+        number = parse_number(value) if value.strip().lstrip("#").isdigit() else None
+        if number is not None:
+            return queryset.filter(number=number)
         return title_matches(queryset, value)
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -168,7 +200,7 @@ class IncidentFilter(django_filters.FilterSet):
         return queryset.filter(alert_count__gt=0)
 
 
-class AlertFilter(django_filters.FilterSet):
+class AlertFilter(BoundedSearch, django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_q")
     severity = django_filters.ChoiceFilter(
         label="Severity", choices=Severity.choices, empty_label="Any severity"
@@ -198,7 +230,7 @@ class AlertFilter(django_filters.FilterSet):
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         condition = Q()
-        for word in value.split():
+        for word in parse_search(value).words:
             condition &= Q(display_name__icontains=word)
         return queryset.filter(condition)
 

@@ -17,7 +17,7 @@ from incidents.access import (
 )
 from incidents.activity import Actor
 from incidents.errors import TriageError
-from incidents.filters import parse_number
+from incidents.filters import parse_number, parse_search
 from incidents.forms import LinkAlertsForm
 from incidents.idempotency import once_per_form_token
 from incidents.models import Alert, Incident, Role
@@ -136,4 +136,5 @@ def incident_search(request: WorkspaceRequest) -> HttpResponse:
     text = request.GET.get("incident", "")
     exclude = parse_number(request.GET.get("exclude", ""))
     incidents = selectors.search_incidents(request.membership.workspace, text, exclude=exclude)
-    return render(request, "incidents/incident_search.html", {"incidents": incidents, "text": text})
+    context = {"incidents": incidents, "text": text, "note": parse_search(text).note}
+    return render(request, "incidents/incident_search.html", context)
