@@ -25,7 +25,8 @@ def signed_out(sender, request, user, **kwargs) -> None:
 
 @receiver(user_login_failed, dispatch_uid="audit_sign_in_failed")
 def sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
-    username = str(credentials.get("username", ""))
+    # Whatever was typed, cut to a username's length: a megabyte of it is not kept.
+    username = str(credentials.get("username", ""))[:150]
     record(
         EventKind.SIGN_IN_FAILED,
         f"A sign-in as {username or '(no username)'} failed.",
@@ -36,12 +37,13 @@ def sign_in_failed(sender, credentials, request=None, **kwargs) -> None:
 
 @receiver(user_locked_out, dispatch_uid="audit_locked_out")
 def locked_out(sender, request, username, ip_address, **kwargs) -> None:
+    username = (username or "")[:150]
     record(
         EventKind.LOCKED_OUT,
         f"Sign-ins as {username or '(no username)'} or from {ip_address} are locked out "
         "after too many failures.",
         request=request,
-        actor_name=username or "",
+        actor_name=username,
     )
 
 

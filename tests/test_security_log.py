@@ -58,6 +58,14 @@ def test_a_failed_sign_in_is_recorded_with_the_username_tried(client, responder)
     assert "wrong" not in event.message
 
 
+def test_a_huge_username_is_cut_to_a_usernames_length(client, db):
+    sign_in(client, "x" * 100_000, "wrong")
+
+    [event] = events(EventKind.SIGN_IN_FAILED)
+    assert len(event.actor_name) == 150
+    assert len(event.message) < 200
+
+
 def test_a_lockout_is_recorded(client, responder, settings):
     settings.AXES_FAILURE_LIMIT = 2
     sign_in(client, "responder", "wrong")
