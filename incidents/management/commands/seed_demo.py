@@ -35,7 +35,7 @@ from django.core.validators import validate_slug
 from django.db import connection, connections, reset_queries, transaction
 from django.utils import timezone
 
-from incidents import bulk
+from incidents import bulk, mitre
 from incidents import demo_catalog as catalog
 from incidents.activity import Actor
 from incidents.demo_catalog import Detection, Product
@@ -438,7 +438,7 @@ class DemoBuilder:
             story = [rng.choice(choices)]
         else:
             story = rng.sample(choices, min(size, len(choices), rng.randint(2, 5)))
-            story.sort(key=lambda d: catalog.TACTIC_ORDER[d.tactics[0]])
+            story.sort(key=lambda d: mitre.TACTIC_ORDER[d.tactics[0]])
         if size == 1:
             duration = dt.timedelta(minutes=rng.uniform(1, 30))
         else:
