@@ -1,5 +1,5 @@
 """Triage actions on one incident: owner, status, severity, labels, closing, reopening,
-comments.
+comments; and the queue's bulk actions, the same changes on many incidents at once.
 
 Each locks the incident row, re-reads it, changes it and writes its activity entry in
 the same transaction. Alert membership is not here: see `incidents.membership`.
@@ -7,12 +7,14 @@ the same transaction. Alert membership is not here: see `incidents.membership`.
 
 import unicodedata
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from incidents import activity
+from incidents import activity, bulk
 from incidents.activity import Actor
 from incidents.errors import InvalidChange
 from incidents.models import (
@@ -334,3 +336,216 @@ def add_comment(incident: Incident, text: str, *, actor: Actor, comment_id: str 
             comment=text,
             details={"comment_id": comment_id or str(uuid.uuid4())},
         )
+
+
+# --- the same change on many incidents (the queue's bulk actions) -----------------------
+#
+# Each plans the change on every selected incident (the dialog previews the same plan),
+# locks all their rows, plans again on the locked rows and refuses the whole selection if
+# any incident cannot take the change. Then one UPDATE and one insert of activity entries,
+# however many incidents are selected: an entry for each incident changed.
+
+
+@dataclass(frozen=True)
+class BulkChange:
+    """What a bulk action does to one incident: `before` becomes `after` (equal: nothing)."""
+
+    incident: Incident
+    before: str
+    after: str
+
+    @property
+    def changes(self) -> bool:
+        return self.before != self.after
+
+
+def _numbers(incidents: Sequence[Incident]) -> str:
+    return ", ".join(f"#{i.number}" for i in incidents)
+
+
+def _refuse_any(incidents: Sequence[Incident], why: str) -> None:
+    if incidents:
+        raise InvalidChange(f"{_numbers(incidents)} {why} Nothing was changed.")
+
+
+def _owner_name(incident: Incident) -> str:
+    return incident.owner.get_username() if incident.owner_id else "Unassigned"
+
+
+def plan_owner(incidents: Sequence[Incident], owner: AbstractBaseUser | None) -> list[BulkChange]:
+    after = owner.get_username() if owner else "Unassigned"
+    return [BulkChange(i, _owner_name(i), after) for i in incidents]
+
+
+def plan_status(incidents: Sequence[Incident], status: str) -> list[BulkChange]:
+    if status not in (IncidentStatus.NEW, IncidentStatus.ACTIVE):
+        raise InvalidChange(
+            "Status can be set to New or Active here; use close or reopen for Closed."
+        )
+    closed = [i for i in incidents if i.is_closed]
+    _refuse_any(closed, "closed: reopen them first, or leave them out of the selection.")
+    return [BulkChange(i, i.status, status) for i in incidents]
+
+
+def closed_as(classification: str, reason: str) -> str:
+    """ "True Positive – suspicious activity": a classification as the activity log says it."""
+    label = Classification(classification).label
+    return f"{label} – {ClassificationReason(reason).label.lower()}" if reason else label
+
+
+def plan_close(incidents: Sequence[Incident], classification: str, reason: str) -> list[BulkChange]:
+    classification, reason = check_classification(classification, reason)
+    closed = [i for i in incidents if i.is_closed]
+    _refuse_any(closed, "already closed: leave them out of the selection.")
+    after = f"Closed as {closed_as(classification, reason)}"
+    return [BulkChange(i, i.status, after) for i in incidents]
+
+
+def _has_label(incident: Incident, label: str) -> bool:
+    return label.casefold() in {str(x).casefold() for x in incident.labels or []}
+
+
+def plan_label(incidents: Sequence[Incident], text: str) -> list[BulkChange]:
+    label = check_label(text)
+    plan = []
+    for incident in incidents:
+        labels = list(incident.labels or [])
+        after = labels if _has_label(incident, label) else [*labels, label]
+        plan.append(BulkChange(incident, ", ".join(labels), ", ".join(after)))
+    full = [c.incident for c in plan if c.changes and len(c.incident.labels or []) >= MAX_LABELS]
+    _refuse_any(full, f"already have {MAX_LABELS} labels, the most an incident can have.")
+    return plan
+
+
+def _lock_all(incidents: Sequence[Incident]) -> list[Incident]:
+    """The incidents' rows, locked in one fixed order (by id): two bulk changes of
+    overlapping selections wait for each other instead of deadlocking."""
+    rows = Incident.objects.select_for_update(of=("self",)).select_related("owner")
+    return list(rows.filter(pk__in=[i.pk for i in incidents]).order_by("pk"))
+
+
+def _update(plan: Sequence[BulkChange], **values) -> None:
+    """Set the same `values` on every incident the plan changes, in one UPDATE."""
+    changed = [c.incident.pk for c in plan]
+    Incident.objects.filter(pk__in=changed).update(**values, modified=timezone.now())
+
+
+def bulk_assign_owner(
+    incidents: Sequence[Incident], owner: AbstractBaseUser | None, *, actor: Actor
+) -> list[BulkChange]:
+    with transaction.atomic():
+        locked = _lock_all(incidents)
+        if owner is not None and locked:
+            _check_can_own(locked[0], owner)
+        plan = [c for c in plan_owner(locked, owner) if c.changes]
+        _update(plan, owner=owner)
+        new = owner.get_username() if owner else None
+        message = (
+            f"{actor.label} assigned the incident to {new}."
+            if new
+            else f"{actor.label} unassigned the incident."
+        )
+        entries = [
+            activity.entry(
+                c.incident,
+                actor,
+                ActivityKind.OWNER,
+                message,
+                details={
+                    "from": c.incident.owner.get_username() if c.incident.owner_id else None,
+                    "to": new,
+                    "bulk": True,
+                },
+            )
+            for c in plan
+        ]
+        activity.write(entries)
+    return plan
+
+
+def bulk_change_status(
+    incidents: Sequence[Incident], status: str, *, actor: Actor
+) -> list[BulkChange]:
+    """Move between New and Active; refused for the whole selection if any is closed."""
+    with transaction.atomic():
+        plan = [c for c in plan_status(_lock_all(incidents), status) if c.changes]
+        _update(plan, status=status)
+        entries = [
+            activity.entry(
+                c.incident,
+                actor,
+                ActivityKind.STATUS,
+                f"{actor.label} changed the status from {c.before} to {status}.",
+                details={"from": c.before, "to": status, "bulk": True},
+            )
+            for c in plan
+        ]
+        activity.write(entries)
+    return plan
+
+
+def bulk_close(
+    incidents: Sequence[Incident],
+    *,
+    classification: str,
+    reason: str = "",
+    comment: str = "",
+    actor: Actor,
+) -> list[BulkChange]:
+    """Close every selected incident with one classification; refused for the whole
+    selection if any is closed already."""
+    classification, reason = check_classification(classification, reason)
+    comment = check_comment(comment)
+    with transaction.atomic():
+        plan = plan_close(_lock_all(incidents), classification, reason)
+        _update(
+            plan,
+            status=IncidentStatus.CLOSED,
+            classification=classification,
+            classification_reason=reason,
+            classification_comment=comment,
+            closed=timezone.now(),
+        )
+        entries = [
+            activity.entry(
+                c.incident,
+                actor,
+                ActivityKind.CLOSED,
+                f"{actor.label} closed the incident as {closed_as(classification, reason)}.",
+                comment=comment,
+                details={
+                    "from": c.before,
+                    "classification": classification,
+                    "classification_reason": reason,
+                    "bulk": True,
+                },
+            )
+            for c in plan
+        ]
+        activity.write(entries)
+    return plan
+
+
+def bulk_add_label(incidents: Sequence[Incident], text: str, *, actor: Actor) -> list[BulkChange]:
+    """Add one label to every selected incident that has not got it (in any case)."""
+    label = check_label(text)
+    with transaction.atomic():
+        plan = [c for c in plan_label(_lock_all(incidents), label) if c.changes]
+        now = timezone.now()
+        for change in plan:
+            change.incident.labels = [*(change.incident.labels or []), label]
+            change.incident.modified = now
+        # Each incident keeps its own labels: one UPDATE of many values.
+        bulk.update([c.incident for c in plan], ["labels", "modified"])
+        entries = [
+            activity.entry(
+                c.incident,
+                actor,
+                ActivityKind.LABELS,
+                f"{actor.label} added the label {label}.",
+                details={"added": label, "bulk": True},
+            )
+            for c in plan
+        ]
+        activity.write(entries)
+    return plan

@@ -6,12 +6,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Q, When
 
-from incidents.actions import MAX_COMMENT_LENGTH
+from incidents.actions import MAX_COMMENT_LENGTH, MAX_LABEL_LENGTH
 from incidents.filters import parse_number, title_matches
 from incidents.models import (
     CLASSIFICATION_REASONS,
     CorrelationExclusion,
     Incident,
+    IncidentStatus,
     Role,
     Workspace,
 )
@@ -193,6 +194,28 @@ class OwnerForm(forms.Form):
             return f"Assign to me ({name})" if me is not None and user.pk == me.pk else name
 
         self.fields["owner"].label_from_instance = label
+
+
+class StatusForm(forms.Form):
+    """The status of the queue's selected incidents (closing has its own form)."""
+
+    status = forms.ChoiceField(
+        label="Status",
+        choices=[(IncidentStatus.NEW, "New"), (IncidentStatus.ACTIVE, "Active")],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose New or Active.",
+            "invalid_choice": "Choose New or Active.",
+        },
+    )
+
+
+class LabelForm(forms.Form):
+    label = forms.CharField(
+        label="Label",
+        max_length=MAX_LABEL_LENGTH,
+        error_messages={"required": "A label cannot be empty."},
+    )
 
 
 class CommentForm(forms.Form):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("incidents/", views.incident_list, name="incident_list"),
     path("incidents/search/", views.incident_search, name="incident_search"),
     path("incidents/merge/", views.merge_incidents, name="merge_incidents"),
+    path("incidents/bulk/", views.bulk_incidents, name="bulk_incidents"),
     path("incidents/<int:number>/", views.incident_detail, name="incident"),
     path("incidents/<int:number>/alerts/", views.incident_alerts, name="incident_alerts"),
     path(

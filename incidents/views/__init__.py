@@ -1,4 +1,5 @@
 from incidents.views.alerts import alert_detail
+from incidents.views.bulk import bulk_incidents
 from incidents.views.exclusions import allow_entity, exclude_entity
 from incidents.views.graph import (
     incident_graph,
@@ -49,6 +50,7 @@ __all__ = [
     "alert_list",
     "allow_entity",
     "assign_owner",
+    "bulk_incidents",
     "change_severity",
     "change_status",
     "close_incident",

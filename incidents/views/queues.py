@@ -9,6 +9,7 @@ from incidents import facets, selectors
 from incidents.access import WorkspaceRequest, access_incident, can_act, workspace_view
 from incidents.filters import AlertFilter, IncidentFilter
 from incidents.models import Alert, Incident
+from incidents.views import bulk
 from incidents.views.common import page_or_fragment, sort_columns
 
 
@@ -24,6 +25,7 @@ def incident_list(request: WorkspaceRequest) -> HttpResponse:
         "page": page,
         "total": facets.count_matching(filterset.qs),
         "columns": sort_columns(sort, selectors.INCIDENT_SORTS, "-last_activity"),
+        "bulk_actions": [(action, button) for action, (button, _, _) in bulk.ACTIONS.items()],
         "section": "incidents",
         "can_act": can_act(request),
     }

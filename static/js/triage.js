@@ -43,10 +43,14 @@
     const checked = scope.querySelectorAll("input[data-select-incident]:checked").length;
     const action = scope.querySelector("[data-merge-action]");
     if (action) action.disabled = checked < 2;
+    // Assign owner, change status, close, add label: for one selected incident or more.
+    scope.querySelectorAll("[data-bulk-action]").forEach((button) => {
+      button.disabled = checked === 0;
+    });
     const count = scope.querySelector("[data-merge-count]");
     if (count) {
       count.textContent =
-        checked === 0 ? "Select two or more incidents to merge them" : checked === 1 ? "1 selected: select another" : `${checked} selected`;
+        checked === 0 ? "Select incidents to act on them, two or more to merge them" : checked === 1 ? "1 selected" : `${checked} selected`;
     }
   }
 
@@ -348,6 +352,12 @@
     const { message, url, number, undo } = event.detail;
     if (flyout().open) flyout().close();
     notify(message, url, `Open incident #${number}`, null, undo);
+  });
+
+  // The queue's bulk actions: the list refreshes itself (it listens for the event).
+  document.body.addEventListener("incidentsChanged", (event) => {
+    if (flyout().open) flyout().close();
+    notify(event.detail.message);
   });
 
   document.body.addEventListener("changeUndone", (event) => {
