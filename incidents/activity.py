@@ -1,7 +1,7 @@
 """Who did something, and the append-only log that remembers it."""
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,32 @@ ROW_COLUMNS = (
     "details",
     "created",
 )
+
+
+# How many alerts a batch's message names; its details list them all (`alert_list`).
+NAMED_ALERTS = 3
+
+
+def alert_names(alerts: Sequence[Any]) -> str:
+    """“A”, “B”, “C” and 9 more: the first alerts of a batch, for its one entry's message."""
+    names = [f"“{a.display_name}”" for a in alerts[:NAMED_ALERTS]]
+    rest = len(alerts) - len(names)
+    if rest:
+        return f"{', '.join(names)} and {rest} more"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def alert_list(alerts: Sequence[Any], **per_alert: dict) -> list[dict[str, Any]]:
+    """A batch's alerts for its entry's details (ids and names): `per_alert` adds a value
+    by alert id to each, e.g. `from={alert.pk: [40]}`."""
+    return [
+        {
+            "alert": str(a.system_alert_id),
+            "alert_name": a.display_name,
+            **{key: values[a.pk] for key, values in per_alert.items()},
+        }
+        for a in alerts
+    ]
 
 
 @dataclass(frozen=True)

@@ -519,6 +519,19 @@ class ActivityEntry(models.Model):
     def delete(self, *args, **kwargs):
         raise TypeError("The activity log is append-only.")
 
+    @property
+    def channel(self) -> str:
+        """The channel to name beside the actor ("via API"), or "" when it goes without
+        saying: the web app, or a system actor whose name already says it ("Ingestion" via
+        Ingestion, rule “X” via Automation rule)."""
+        if self.via == Via.UI:
+            return ""
+        label = self.get_via_display()
+        first = self.actor_name.split(maxsplit=1)[:1]
+        if first and first[0].casefold() == label.split()[-1].casefold():
+            return ""
+        return label
+
 
 class GroupingMethod(models.TextChoices):
     ANY_ALERT = "any_alert", "All matching alerts into one incident"

@@ -132,15 +132,27 @@ def test_adding_leaves_the_other_incidents_log_alone_when_it_is_kept(incident, e
     assert activity_of(elsewhere) == before
 
 
-def test_adding_several_alerts_writes_one_entry_per_alert(incident, elsewhere, actor):
-    alerts = [alert_in(elsewhere) for _ in range(3)]
+def test_adding_several_alerts_writes_one_entry_listing_them(incident, elsewhere, actor):
+    alerts = [alert_in(elsewhere, display_name=f"Beacon {n}") for n in range(3)]
     before = len(activity_of(incident))
 
     membership.add_alerts(incident, alerts, actor=actor, comment="Same campaign.")
 
-    entries = activity_of(incident)[before:]
-    assert [e.details["alert"] for e in entries] == [str(a.system_alert_id) for a in alerts]
-    assert {e.comment for e in entries} == {"Same campaign."}
+    (entry,) = activity_of(incident)[before:]
+    assert entry.kind == ActivityKind.ALERT_ADDED
+    assert entry.message == (
+        "3 alerts were correlated with this incident by responder: “Beacon 0”, “Beacon 1” "
+        f"and “Beacon 2”. 3 of them also belong to #{elsewhere.number}."
+    )
+    assert entry.comment == "Same campaign."
+    assert entry.details["alert_list"] == [
+        {
+            "alert": str(a.system_alert_id),
+            "alert_name": a.display_name,
+            "also_in": [elsewhere.number],
+        }
+        for a in alerts
+    ]
 
 
 def test_an_automation_rule_adding_an_alert_is_recorded_as_correlation_by_the_rule(

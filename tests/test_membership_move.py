@@ -123,6 +123,68 @@ def test_moving_records_on_the_source_that_the_alert_left_and_where_to(source, d
     assert entry.details["to"] == destination.number
 
 
+def test_a_bulk_move_writes_one_entry_per_incident_and_direction_listing_the_alerts(
+    source, destination, actor
+):
+    alerts = [alert_in(source, display_name=f"Password spray {n}") for n in range(12)]
+    before = {i.pk: len(activity_of(i)) for i in (source, destination)}
+
+    membership.move_alerts(
+        alerts, source=source, destination=destination, actor=actor, comment="Same actor."
+    )
+
+    (moved_in,) = activity_of(destination)[before[destination.pk] :]
+    assert moved_in.kind == ActivityKind.ALERT_MOVED_IN
+    assert moved_in.message == (
+        f"12 alerts moved in from #{source.number} by responder: “Password spray 0”, "
+        "“Password spray 1”, “Password spray 2” and 9 more."
+    )
+    assert moved_in.comment == "Same actor."
+    assert moved_in.details["from"] == [source.number]
+    assert moved_in.details["alert_list"] == [
+        {"alert": str(a.system_alert_id), "alert_name": a.display_name, "from": [source.number]}
+        for a in alerts
+    ]
+    (moved_out,) = activity_of(source)[before[source.pk] :]
+    assert moved_out.kind == ActivityKind.ALERT_MOVED_OUT
+    assert moved_out.message == (
+        f"12 alerts moved out to #{destination.number} by responder: “Password spray 0”, "
+        "“Password spray 1”, “Password spray 2” and 9 more."
+    )
+    assert moved_out.details["to"] == destination.number
+    assert [a["alert"] for a in moved_out.details["alert_list"]] == [
+        str(a.system_alert_id) for a in alerts
+    ]
+
+
+def test_a_move_from_several_incidents_writes_one_entry_on_each(
+    source, destination, workspace, actor
+):
+    third = IncidentFactory(workspace=workspace)
+    first = [alert_in(source, display_name="Beacon") for _ in range(2)]
+    other = alert_in(third, display_name="Lateral movement")
+
+    membership.move_alerts([*first, other], destination=destination, actor=actor)
+
+    (moved_in,) = activity_of(destination, ActivityKind.ALERT_MOVED_IN)
+    assert moved_in.message == (
+        f"3 alerts moved in from #{source.number}, #{third.number} by responder: "
+        "“Beacon”, “Beacon” and “Lateral movement”."
+    )
+    assert [a["from"] for a in moved_in.details["alert_list"]] == [
+        [source.number],
+        [source.number],
+        [third.number],
+    ]
+    (from_source,) = activity_of(source, ActivityKind.ALERT_MOVED_OUT)
+    assert from_source.message.startswith(f"2 alerts moved out to #{destination.number}")
+    (from_third,) = activity_of(third, ActivityKind.ALERT_MOVED_OUT)
+    assert from_third.message == (
+        "Alert “Lateral movement” was unlinked from this incident and linked to "
+        f"#{destination.number} by responder."
+    )
+
+
 def test_moving_from_a_source_leaves_the_alerts_other_incidents_alone(
     source, destination, workspace, actor
 ):
@@ -678,7 +740,7 @@ def test_moving_to_a_new_incident_creates_it_with_the_next_number_and_the_alerts
     assert len(alert_ids_of(source)) == 1
 
 
-def test_a_new_incident_records_its_creation_and_each_alert_it_received(source, actor):
+def test_a_new_incident_records_its_creation_and_the_alerts_it_received(source, actor):
     alerts = alerts_of(source, 2)
 
     created = membership.move_alerts(
@@ -686,16 +748,13 @@ def test_a_new_incident_records_its_creation_and_each_alert_it_received(source, 
     ).destination
 
     entries = activity_of(created)
-    assert [e.kind for e in entries] == [
-        ActivityKind.CREATED,
-        ActivityKind.ALERT_MOVED_IN,
-        ActivityKind.ALERT_MOVED_IN,
-    ]
+    assert [e.kind for e in entries] == [ActivityKind.CREATED, ActivityKind.ALERT_MOVED_IN]
     assert entries[0].actor == actor.user
     assert entries[0].message == "responder created the incident from 2 alerts."
-    assert all(f"moved from #{source.number}" in e.message for e in entries[1:])
-    assert {e.comment for e in entries[1:]} == {"New campaign."}
-    assert len(activity_of(source, ActivityKind.ALERT_MOVED_OUT)) == 2
+    assert entries[1].message.startswith(f"2 alerts moved in from #{source.number} by responder")
+    assert entries[1].comment == "New campaign."
+    assert len(entries[1].details["alert_list"]) == 2
+    assert len(activity_of(source, ActivityKind.ALERT_MOVED_OUT)) == 1
 
 
 def test_a_new_incident_takes_the_highest_severity_of_its_alerts(workspace, actor):

@@ -4,8 +4,14 @@ import pytest
 
 from incidents import actions, membership
 from incidents.activity import Actor
-from incidents.models import Alert, Severity
-from tests.factories import IncidentFactory, alert_in, give_entities, incident_with_alerts
+from incidents.models import Alert, Severity, Via
+from tests.factories import (
+    AlertFactory,
+    IncidentFactory,
+    alert_in,
+    give_entities,
+    incident_with_alerts,
+)
 
 
 def tab(incident, name: str = "") -> str:
@@ -112,6 +118,52 @@ def test_the_activity_tab_shows_who_when_what_and_the_comment_newest_first(
     assert "Looks like a false alarm" in html
     assert "<strong>responder</strong>" in html
     assert "changed the status from New to Active" in html
+
+
+def test_the_activity_tab_names_a_channel_only_when_the_actor_does_not(
+    client, reader, responder, workspace
+):
+    # Made by ingestion (the factory's "Ingestion" system actor): "Ingestion", not
+    # "Ingestion via Ingestion".
+    incident = incident_with_alerts(1, workspace=workspace)
+    rule = Actor.system("rule “Brute force grouping”", Via.RULE)
+    membership.add_alerts(incident, [AlertFactory(workspace=workspace)], actor=rule)
+    actions.add_comment(incident, "From a script", actor=Actor.for_user(responder, Via.API))
+    client.force_login(reader)
+    html = client.get(tab(incident, "activity")).content.decode()
+    assert "<strong>Ingestion</strong> ·" in html
+    assert "via Ingestion" not in html
+    assert "<strong>rule “Brute force grouping”</strong> ·" in html
+    assert "via Automation rule" not in html
+    assert '<strong>responder</strong> <span class="muted">via API</span>' in html
+
+
+def test_a_batch_entry_lists_its_alerts_open_when_few_and_collapsed_when_many(
+    client, reader, responder, workspace
+):
+    source = incident_with_alerts(8, workspace=workspace)
+    few, many = IncidentFactory(workspace=workspace), IncidentFactory(workspace=workspace)
+    alerts = list(Alert.objects.filter(relations__incident=source).order_by("pk"))
+    actor = Actor.for_user(responder)
+    membership.move_alerts(alerts[:2], source=source, destination=few, actor=actor)
+    membership.move_alerts(alerts[2:], source=source, destination=many, actor=actor)
+    client.force_login(reader)
+
+    html = client.get(tab(few, "activity")).content.decode()
+    assert f"2 alerts moved in from #{source.number} by responder:" in html
+    assert '<details class="entry-alerts" open>' in html
+    for alert in alerts[:2]:
+        assert f'<a href="/alerts/{alert.system_alert_id}/">{alert.display_name}</a>' in html
+    assert f'<span class="muted">from #{source.number}</span>' in html
+
+    html = client.get(tab(many, "activity")).content.decode()
+    assert '<details class="entry-alerts">' in html
+    assert "<summary>6 alerts</summary>" in html
+    assert html.count(f'<a href="/alerts/{alerts[2].system_alert_id}/">') == 1
+
+    html = client.get(tab(source, "activity")).content.decode()
+    assert f"6 alerts moved out to #{many.number} by responder:" in html
+    assert f"2 alerts moved out to #{few.number} by responder:" in html
 
 
 def test_the_activity_tab_pages_older_entries(client, reader, responder, workspace):

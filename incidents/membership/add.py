@@ -133,29 +133,14 @@ def add_alerts(
             if reason in (RelationReason.RULE, RelationReason.INGESTION)
             else ActivityKind.ALERT_ADDED
         )
-        entries = []
-        for alert in locked_alerts:
-            message = (
-                f"Alert “{alert.display_name}” was correlated with this incident by {actor.label}."
-            )
-            if also_in[alert.pk]:
-                message += f" It also belongs to {numbers(also_in[alert.pk])}."
-            entries.append(
-                activity.entry(
-                    destination,
-                    actor,
-                    kind,
-                    message,
-                    comment=comment,
-                    details={
-                        "alert": str(alert.system_alert_id),
-                        "alert_name": alert.display_name,
-                        "also_in": [i.number for i in also_in[alert.pk]],
-                        **(details or {}),
-                    },
-                )
-            )
-        activity.write(entries)
+        activity.record(
+            destination,
+            actor,
+            kind,
+            _added_message(locked_alerts, also_in, actor),
+            comment=comment,
+            details={**_added_details(locked_alerts, also_in), **(details or {})},
+        )
         recount([destination])
 
         closed = []
@@ -165,3 +150,39 @@ def add_alerts(
             closed = close_sole_alert_incidents(sole, destination, actor=actor)
     sync(incident, destination)
     return AddResult(incident=incident, added=locked_alerts, also_in=also_in, closed=closed)
+
+
+def _added_message(
+    alerts: Sequence[Alert], also_in: dict[int, list[Incident]], actor: Actor
+) -> str:
+    """One sentence for one alert, and one for a batch, naming its first alerts."""
+    if len(alerts) == 1:
+        (alert,) = alerts
+        message = (
+            f"Alert “{alert.display_name}” was correlated with this incident by {actor.label}."
+        )
+        if also_in[alert.pk]:
+            message += f" It also belongs to {numbers(also_in[alert.pk])}."
+        return message
+    message = (
+        f"{len(alerts)} alerts were correlated with this incident by {actor.label}: "
+        f"{activity.alert_names(alerts)}."
+    )
+    elsewhere = [a for a in alerts if also_in[a.pk]]
+    if elsewhere:
+        others = {i for a in elsewhere for i in also_in[a.pk]}
+        verb = "belongs" if len(elsewhere) == 1 else "belong"
+        message += f" {len(elsewhere)} of them also {verb} to {numbers(others)}."
+    return message
+
+
+def _added_details(alerts: Sequence[Alert], also_in: dict[int, list[Incident]]) -> dict:
+    numbers_of = {a.pk: [i.number for i in also_in[a.pk]] for a in alerts}
+    if len(alerts) == 1:
+        (alert,) = alerts
+        return {
+            "alert": str(alert.system_alert_id),
+            "alert_name": alert.display_name,
+            "also_in": numbers_of[alert.pk],
+        }
+    return {"alert_list": activity.alert_list(alerts, also_in=numbers_of)}

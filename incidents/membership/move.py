@@ -281,39 +281,66 @@ def _moved_activity(
     *,
     tag: dict,
 ) -> dict[Incident, list[Alert]]:
-    entries = []
+    """One entry per incident and direction: the destination's names the alerts that
+    moved in, each source's those that left it; a batch's details list every alert."""
     left: dict[Incident, list[Alert]] = defaultdict(list)
     for alert in alerts:
-        origins = [locked[i] for i in leaving[alert.pk]]
-        alert_details = {"alert": str(alert.system_alert_id), "alert_name": alert.display_name}
-        if alert in joining:
+        for incident_id in leaving[alert.pk]:
+            left[locked[incident_id]].append(alert)
+    entries = []
+    if joining:
+        came_from = {a.pk: [locked[i] for i in leaving[a.pk]] for a in joining}
+        origins = {i for found in came_from.values() for i in found}
+        where = f" from {numbers(origins)}" if origins else ""
+        if len(joining) == 1:
+            (alert,) = joining
             message = (
                 f"Alert “{alert.display_name}” was correlated with this incident by {actor.label}"
+                f"{f', moved{where}' if origins else ''}."
             )
-            message += f", moved from {numbers(origins)}." if origins else "."
-            entries.append(
-                activity.entry(
-                    target,
-                    actor,
-                    ActivityKind.ALERT_MOVED_IN,
-                    message,
-                    comment=comment,
-                    details={**alert_details, "from": [i.number for i in origins], **tag},
-                )
+            details = {"alert": str(alert.system_alert_id), "alert_name": alert.display_name}
+        else:
+            message = (
+                f"{len(joining)} alerts moved in{where} by {actor.label}: "
+                f"{activity.alert_names(joining)}."
             )
-        for origin in origins:
-            left[origin].append(alert)
-            entries.append(
-                activity.entry(
-                    origin,
-                    actor,
-                    ActivityKind.ALERT_MOVED_OUT,
-                    f"Alert “{alert.display_name}” was unlinked from this incident and linked "
-                    f"to #{target.number} by {actor.label}.",
-                    comment=comment,
-                    details={**alert_details, "to": target.number, **tag},
-                )
+            numbers_from = {pk: sorted(i.number for i in found) for pk, found in came_from.items()}
+            details = {"alert_list": activity.alert_list(joining, **{"from": numbers_from})}
+        entries.append(
+            activity.entry(
+                target,
+                actor,
+                ActivityKind.ALERT_MOVED_IN,
+                message,
+                comment=comment,
+                details={**details, "from": sorted(i.number for i in origins), **tag},
             )
+        )
+    for origin in sorted(left, key=lambda i: i.number):
+        gone = left[origin]
+        if len(gone) == 1:
+            (alert,) = gone
+            message = (
+                f"Alert “{alert.display_name}” was unlinked from this incident and linked "
+                f"to #{target.number} by {actor.label}."
+            )
+            details = {"alert": str(alert.system_alert_id), "alert_name": alert.display_name}
+        else:
+            message = (
+                f"{len(gone)} alerts moved out to #{target.number} by {actor.label}: "
+                f"{activity.alert_names(gone)}."
+            )
+            details = {"alert_list": activity.alert_list(gone)}
+        entries.append(
+            activity.entry(
+                origin,
+                actor,
+                ActivityKind.ALERT_MOVED_OUT,
+                message,
+                comment=comment,
+                details={**details, "to": target.number, **tag},
+            )
+        )
     activity.write(entries)
     return dict(left)
 

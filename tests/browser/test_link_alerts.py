@@ -96,15 +96,17 @@ def test_from_the_incidents_queue(signed_in: Page, live_server, workspace, artif
         page,
         live_server.url,
         target,
-        f"Alert “Impossible travel” was correlated with this incident by responder, "
-        f"moved from #{source.number}.",
+        # One entry for the two alerts, which its list names.
+        f"2 alerts moved in from #{source.number} by responder: ",
+        "Impossible travel",
         "Same actor as the phishing campaign",
     )
     expect_activity(
         page,
         live_server.url,
         source,
-        f"Alert “MFA fatigue” was unlinked from this incident and linked to #{target.number}",
+        f"2 alerts moved out to #{target.number} by responder: ",
+        "MFA fatigue",
     )
 
 
@@ -182,16 +184,16 @@ def test_from_the_incident_alerts_tab(signed_in: Page, live_server, workspace, a
         page,
         live_server.url,
         target,
-        f"Alert “Password spray” was correlated with this incident by responder, "
-        f"moved from #{source.number}.",
+        f"2 alerts moved in from #{source.number} by responder: ",
+        "Password spray",
         "Both belong to the VPN attack",
     )
     expect_activity(
         page,
         live_server.url,
         source,
-        f"Alert “Brute force on VPN” was unlinked from this incident and linked to "
-        f"#{target.number}",
+        f"2 alerts moved out to #{target.number} by responder: ",
+        "Brute force on VPN",
     )
 
 
