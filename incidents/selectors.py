@@ -156,13 +156,19 @@ class IncidentLink:
     status: str
     # Why the alert is in that incident (only when asked for: `reasons=True`).
     why: Explanation | None = None
+    provider_name: str = ""
 
 
 def attach_incidents(alerts: Sequence[Alert], *, reasons: bool = False) -> None:
     """Set each alert's `incident_links`: the incidents it belongs to, in one query; with
-    `reasons`, each link says why the alert is there."""
+    `reasons`, each link says why the alert is there.
+
+    Also `remove_refusal`: why the alert cannot leave every incident it is in (the alerts
+    queue's and the alert page's "Link alerts to another incident"); "" when it can.
+    """
     found: dict[int, list[IncidentLink]] = defaultdict(list)
     fields = ["alert_id", "incident__number", "incident__title", "incident__status"]
+    fields += ["incident__provider_name"]
     if reasons:
         fields += ["reason", "details", "created_by__username", "created_by_name"]
     rows = (
@@ -171,15 +177,18 @@ def attach_incidents(alerts: Sequence[Alert], *, reasons: bool = False) -> None:
         .order_by("alert_id", "incident__number")
     )
     alert_ids = {a.pk: str(a.system_alert_id) for a in alerts}
-    for alert_id, number, title, status, *relation in rows:
+    for alert_id, number, title, status, provider, *relation in rows:
         why = None
         if reasons:
             reason, details, username, system_name = relation
             who = username or system_name
             why = explain(reason, details, who=who, system_alert_id=alert_ids[alert_id])
-        found[alert_id].append(IncidentLink(number, title, status, why))
+        found[alert_id].append(IncidentLink(number, title, status, why, provider))
     for alert in alerts:
         alert.incident_links = found[alert.pk]
+        # The refusal needs only the incident's number and provider, which the row has.
+        links = (Incident(number=i.number, provider_name=i.provider_name) for i in found[alert.pk])
+        alert.remove_refusal = next(filter(None, (provider_refusal(alert, i) for i in links)), "")
 
 
 def attach_main_entities(alerts: Sequence[Alert]) -> None:
@@ -214,8 +223,9 @@ def attach_main_entities(alerts: Sequence[Alert]) -> None:
 
 
 def incident_alerts(incident: Incident) -> list[Alert]:
-    """The incident's alerts, newest first, each with `incident_links`, `main_entities` and
-    `why`: the reason it is in this incident (3 queries)."""
+    """The incident's alerts, newest first, each with `incident_links`, `main_entities`,
+    `why`: the reason it is in this incident (3 queries), and `remove_refusal`: why it
+    cannot leave this incident ("Remove alert", "Link alerts to another incident")."""
     alerts = list(
         Alert.objects.filter(relations__incident=incident).order_by("-time_generated", "-id")
     )
@@ -223,6 +233,7 @@ def incident_alerts(incident: Incident) -> list[Alert]:
     attach_main_entities(alerts)
     for alert in alerts:
         alert.why = next((i.why for i in alert.incident_links if i.number == incident.number), None)
+        alert.remove_refusal = provider_refusal(alert, incident)
     return alerts
 
 
@@ -313,8 +324,9 @@ def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> P
 
 
 def provider_refusal(alert: Alert, incident: Incident) -> str:
-    """Why "Remove alert" cannot take `alert` out of `incident` (a provider's own alert in
-    the provider's incident), said beside the button; "" when it can."""
+    """Why "Remove alert" or "Link alerts to another incident" cannot take `alert` out of
+    `incident` (a provider's own alert in the provider's incident), said beside the
+    button; "" when it can."""
     managed = is_provider_managed(alert, incident)
     return ProviderManagedRemove(alert, incident).user_message if managed else ""
 
