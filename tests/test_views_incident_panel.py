@@ -31,9 +31,7 @@ def test_each_queue_row_opens_its_panel(client, reader, incident):
 
 def test_the_panel_shows_what_the_incident_is(client, responder, incident):
     alerts = [
-        alert_in(
-            incident, display_name=f"Alert {n}", product_name="Microsoft Defender for Office"
-        )
+        alert_in(incident, display_name=f"Alert {n}", product_name="Microsoft Defender for Office")
         for n in range(7)
     ]
     host = EntityFactory(workspace=incident.workspace, kind="host", identifier="mb-winclient")
