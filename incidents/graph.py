@@ -52,7 +52,8 @@ def urls(incident: Incident) -> dict[str, str]:
 
 def graph(incident: Incident, *, can_act: bool) -> dict:
     """The incident's alerts, their entities and the edges between them (5 queries)."""
-    alerts = selectors.incident_alerts(incident)
+    # The graph draws every entity itself.
+    alerts = selectors.incident_alerts(incident, main_entities=False)
     links = selectors.alert_entity_ids([a.pk for a in alerts])
     entities = selectors.incident_entities(incident)
     return {

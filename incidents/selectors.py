@@ -222,7 +222,7 @@ def attach_main_entities(alerts: Sequence[Alert]) -> None:
 # --- one incident ----------------------------------------------------------------
 
 
-def incident_alerts(incident: Incident) -> list[Alert]:
+def incident_alerts(incident: Incident, *, main_entities: bool = True) -> list[Alert]:
     """The incident's alerts, newest first, each with `incident_links`, `main_entities`,
     `why`: the reason it is in this incident (3 queries), and `remove_refusal`: why it
     cannot leave this incident ("Remove alert", "Link alerts to another incident")."""
@@ -230,7 +230,9 @@ def incident_alerts(incident: Incident) -> list[Alert]:
         Alert.objects.filter(relations__incident=incident).order_by("-time_generated", "-id")
     )
     attach_incidents(alerts, reasons=True)
-    attach_main_entities(alerts)
+    # The rows' hosts, accounts and IPs: one more query, which the graph does without.
+    if main_entities:
+        attach_main_entities(alerts)
     for alert in alerts:
         alert.why = next((i.why for i in alert.incident_links if i.number == incident.number), None)
         alert.remove_refusal = provider_refusal(alert, incident)
