@@ -421,7 +421,13 @@ def _lock_all(incidents: Sequence[Incident]) -> list[Incident]:
     """The incidents' rows, locked in one fixed order (by id): two bulk changes of
     overlapping selections wait for each other instead of deadlocking."""
     rows = Incident.objects.select_for_update(of=("self",)).select_related("owner")
-    return list(rows.filter(pk__in=[i.pk for i in incidents]).order_by("pk"))
+    locked = list(rows.filter(pk__in=[i.pk for i in incidents]).order_by("pk"))
+    if len(locked) != len({i.pk for i in incidents}):
+        raise InvalidChange(
+            "Some of the selected incidents no longer exist. Reload the list and select them "
+            "again; nothing was changed."
+        )
+    return locked
 
 
 def _update(plan: Sequence[BulkChange], **values) -> None:

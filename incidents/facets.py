@@ -71,12 +71,15 @@ def matching(text: str, values: Sequence[str]) -> list[str]:
     return exact or [v for v in values if folded in v.casefold()]
 
 
-def has_item(field: str, value: str) -> Q:
-    """Rows whose JSON list `field` holds `value` (a tactic, a label)."""
-    if connection.vendor == "postgresql":
+def has_item(field: str, value: str, *, any_case: bool = False) -> Q:
+    """Rows whose JSON list `field` of strings holds `value` (a tactic), or with `any_case`
+    a string equal to it but for case (a label)."""
+    postgresql = connection.vendor == "postgresql"
+    if postgresql and not any_case:
         return Q(**{f"{field}__contains": [value]})
-    # SQLite has no JSON containment: look for the item as JSON writes it, quotes included.
-    return Q(**{f"{field}__icontains": json.dumps(value)})
+    # The item as the list's JSON text spells it, quotes included (SQLite stores JSON with
+    # non-ASCII escaped; PostgreSQL's jsonb prints it as is), found in that text.
+    return Q(**{f"{field}__icontains": json.dumps(value, ensure_ascii=not postgresql)})
 
 
 @dataclass(frozen=True)

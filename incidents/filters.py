@@ -188,7 +188,8 @@ class IncidentFilter(BoundedSearch, django_filters.FilterSet):
         return queryset.filter(Exists(holds))
 
     def filter_label(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(has_item("labels", " ".join(value.split())))
+        # In any case: an incident's labels are unique regardless of case (actions.add_label).
+        return queryset.filter(has_item("labels", " ".join(value.split()), any_case=True))
 
     def filter_range(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(last_activity_time__gte=timezone.now() - TIME_RANGES[value])

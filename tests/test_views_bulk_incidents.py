@@ -314,6 +314,13 @@ def test_the_action_refuses_what_changed_since_the_preview(responder, selection)
     assert Incident.objects.get(pk=selection[1].pk).status == IncidentStatus.NEW
 
 
+def test_an_incident_deleted_since_the_selection_refuses_the_whole_change(responder, selection):
+    Incident.objects.filter(pk=selection[0].pk).delete()
+    with pytest.raises(InvalidChange, match="no longer exist"):
+        actions.bulk_add_label(selection, "Late", actor=Actor.for_user(responder))
+    assert Incident.objects.get(pk=selection[1].pk).labels == []
+
+
 # --- safe twice, and without JavaScript ---------------------------------------------
 
 

@@ -51,7 +51,8 @@ def queue(workspace):
     cloud = IncidentFactory(workspace=workspace, provider_name="Microsoft Sentinel")
     alert_in(cloud, product_name="Microsoft Defender for Cloud", tactics=["Impact"])
     empty = IncidentFactory(workspace=workspace, provider_name="Triage", labels=["VIPER"])
-    return {"sentinel": sentinel, "xdr": xdr, "cloud": cloud, "empty": empty}
+    cafe = IncidentFactory(workspace=workspace, provider_name="Triage", labels=["Café", 'say "hi"'])
+    return {"sentinel": sentinel, "xdr": xdr, "cloud": cloud, "empty": empty, "cafe": cafe}
 
 
 # --- choice lists of the values present ---------------------------------------------
@@ -175,9 +176,13 @@ def test_the_alert_queue_filters_by_provider_and_tactic(client, reader, queue):
         ("tactic=InitialAccess", {"sentinel"}),
         ("tactic=Discovery", set()),
         ("label=VIP", {"xdr"}),
+        ("label=vip", {"xdr"}),
+        ("label=Caf%C3%A9", {"cafe"}),
+        ("label=caf%C3%A9", {"cafe"}),
         ("label=Phishing", {"xdr"}),
         ("label=VIPER", {"empty"}),
-        ("alerts=none", {"empty"}),
+        ("label=say+%22hi%22", {"cafe"}),
+        ("alerts=none", {"empty", "cafe"}),
         ("alerts=none&label=VIP", set()),
     ],
 )
@@ -253,7 +258,7 @@ def test_the_alert_queue_sorts_by_status(client, reader, workspace):
 
 def test_the_queue_says_how_many_incidents_match(client, reader, workspace, queue):
     client.force_login(reader)
-    assert "4 incidents match these filters" in client.get(INCIDENTS).content.decode()
+    assert "5 incidents match these filters" in client.get(INCIDENTS).content.decode()
     one = client.get(f"{INCIDENTS}?label=VIP").content.decode()
     assert "1 incident matches these filters" in one
     alerts = client.get(ALERTS).content.decode()
