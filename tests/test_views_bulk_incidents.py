@@ -352,6 +352,15 @@ def test_without_javascript_it_redirects_back_with_a_message(client, responder, 
     assert "2 incidents set to Active." in response.content.decode()
 
 
+def test_without_javascript_the_dialog_is_a_page_of_its_own(client, responder, selection):
+    client.force_login(responder)
+    response = client.get(URL, {"action": "label", "incident": numbers(selection)})
+    html = response.content.decode()
+    assert "<title>Add label" in html
+    assert '<form class="dialog-panel bulk-panel" method="post" action="/incidents/bulk/"' in html
+    assert html.count('<input type="hidden" name="incident"') == 2
+
+
 def test_a_next_elsewhere_is_ignored(client, responder, selection):
     client.force_login(responder)
     data = {"action": "status", "incident": numbers(selection), "status": "Active"}
