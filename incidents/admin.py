@@ -26,11 +26,13 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import smart_split
 
 from incidents import actions, membership
 from incidents.activity import Actor
 from incidents.entities import normalize_identifier
 from incidents.errors import TriageError
+from incidents.filters import SEARCH_LENGTH, SEARCH_TERMS, SHORTENED
 from incidents.models import (
     ActivityEntry,
     Alert,
@@ -82,7 +84,28 @@ def log_changes(request: HttpRequest, objects: Sequence[Model], message: str) ->
         LogEntry.objects.log_actions(request.user.pk, objects, CHANGE, message)
 
 
-class IncidentReferenceSearch:
+class BoundedSearch:
+    """Admin search on what the app's search boxes take (`parse_search`'s bounds): a
+    thousand words were a thousand clauses, which SQLite refuses."""
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        # smart_split, as the admin splits: a "quoted phrase" stays one term.
+        terms = list(smart_split(search_term[:SEARCH_LENGTH]))
+        bounded = " ".join(terms[:SEARCH_TERMS])
+        if bounded != " ".join(smart_split(search_term)) and _is_changelist(request):
+            messages.warning(request, SHORTENED)
+        return super().get_search_results(request, queryset, bounded)
+
+
+def _is_changelist(request: HttpRequest) -> bool:
+    # The autocomplete searches too, but its JSON has no place for a message.
+    match = request.resolver_match
+    return match is not None and (match.url_name or "").endswith("_changelist")
+
+
+class IncidentReferenceSearch(BoundedSearch):
     """Search where "#123" means incident number 123 only; "#1 #2" finds either."""
 
     incident_number_lookup = "number"
@@ -159,7 +182,7 @@ class EstimatedCountPaginator(Paginator):
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(BoundedSearch, admin.ModelAdmin):
     list_display = ["name", "display_name", "resource_group", "subscription_id", "created"]
     search_fields = ["name", "display_name"]
     search_help_text = "Workspace name or display name."
@@ -173,7 +196,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(BoundedSearch, admin.ModelAdmin):
     list_display = ["user", "workspace", "role", "created"]
     list_filter = ["role", "workspace"]
     list_select_related = ["user", "workspace"]
@@ -406,7 +429,7 @@ class AlertsToIncidentForm(forms.Form):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(BoundedSearch, admin.ModelAdmin):
     form = AlertAdminForm
     list_display = [
         "display_name",
@@ -640,7 +663,7 @@ class EntityIdentifierInline(ReadOnlyInline):
 
 
 @admin.register(Entity)
-class EntityAdmin(admin.ModelAdmin):
+class EntityAdmin(BoundedSearch, admin.ModelAdmin):
     form = EntityAdminForm
     list_display = ["identifier", "kind", "display_name", "workspace", "created"]
     list_filter = ["workspace", "kind"]
@@ -670,7 +693,7 @@ class EntityAdmin(admin.ModelAdmin):
 
 
 @admin.register(Bookmark)
-class BookmarkAdmin(admin.ModelAdmin):
+class BookmarkAdmin(BoundedSearch, admin.ModelAdmin):
     list_display = ["display_name", "workspace", "created_by", "created"]
     list_filter = ["workspace"]
     list_select_related = ["workspace", "created_by"]
@@ -718,7 +741,7 @@ class ActivityEntryAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(BoundedSearch, admin.ModelAdmin):
     list_display = [
         "prefix",
         "name",

@@ -30,6 +30,7 @@ TIME_RANGE_CHOICES = [
 OPEN = "open"
 SEARCH_TERMS = 20
 SEARCH_LENGTH = 200
+SHORTENED = f"Search shortened to the first {SEARCH_TERMS} words and {SEARCH_LENGTH} characters."
 # MITRE ATT&CK tactics as Sentinel names them, in the order of an attack.
 TACTIC_CHOICES = [
     ("Reconnaissance", "Reconnaissance"),
@@ -70,10 +71,7 @@ def parse_search(text: str) -> Search:
     would overflow SQLite's expression tree and slow PostgreSQL for nothing)."""
     typed = text.split()
     words = " ".join(typed)[:SEARCH_LENGTH].split()[:SEARCH_TERMS]
-    if words == typed:
-        return Search(words, "")
-    note = f"Search shortened to the first {SEARCH_TERMS} words and {SEARCH_LENGTH} characters."
-    return Search(words, note)
+    return Search(words, "" if words == typed else SHORTENED)
 
 
 def title_matches(queryset: QuerySet, text: str) -> QuerySet:

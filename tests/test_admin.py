@@ -287,6 +287,29 @@ def test_incident_search_finds_by_words_of_the_title(admin_client, workspace):
     assert results(admin_client, Incident, "ransomware") == [target]
 
 
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_a_thousand_word_search_is_shortened_and_says_so(admin_client, data, model):
+    response = admin_client.get(changelist(model), {"q": " ".join(["zz"] * 1000)})
+
+    assert response.status_code == 200
+    assert messages_of(response) == ["Search shortened to the first 20 words and 200 characters."]
+
+
+def test_a_search_within_the_bounds_says_nothing(admin_client, data):
+    response = admin_client.get(changelist(Incident), {"q": '"suspicious activity" #1 x'})
+
+    assert response.status_code == 200
+    assert messages_of(response) == []
+
+
+def test_a_shortened_search_keeps_its_first_words_and_quoted_phrases(admin_client, workspace):
+    target = IncidentFactory(workspace=workspace, title="Ransomware on the file server")
+    IncidentFactory(workspace=workspace, title="Ransomware on laptops")
+    words = '"the file server" ransomware ' + " ".join(["ransomware"] * 100)
+
+    assert results(admin_client, Incident, words) == [target]
+
+
 def test_alert_search_finds_by_system_alert_id(admin_client, workspace):
     incident = IncidentFactory(workspace=workspace)
     target = alert_in(incident)
