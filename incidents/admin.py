@@ -418,7 +418,8 @@ class AlertsToIncidentForm(forms.Form):
 
     def clean_incident(self) -> Incident:
         number = self.cleaned_data["incident"].strip().removeprefix("#")
-        if not number.isdigit():
+        # ASCII digits that fit a bigint: "²" passes isdigit() but not int().
+        if not (number.isascii() and number.isdigit() and len(number) <= 18):
             raise ValidationError("Enter the incident's number, such as #123.")
         try:
             return Incident.objects.get(workspace=self.workspace, number=int(number))

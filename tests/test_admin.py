@@ -538,6 +538,22 @@ def test_link_action_reports_an_incident_number_missing_from_the_workspace(admin
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("number", ["²", "#１２", "9" * 23, "twelve"])
+def test_link_action_asks_again_for_what_is_no_incident_number(admin_client, workspace, number):
+    alert = alert_in(IncidentFactory(workspace=workspace))
+    before = snapshot()
+
+    response = run_action(
+        admin_client, "link_to_incident", [alert], incident=number, other_incident="keep"
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["incident"] == [
+        "Enter the incident's number, such as #123."
+    ]
+    assert snapshot() == before
+
+
 def test_link_action_acts_only_on_selected_alerts_that_the_filtered_list_shows(
     admin_client, workspace
 ):

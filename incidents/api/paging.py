@@ -30,9 +30,14 @@ def parse_top(request: Request) -> int:
     raw = request.query_params.get("$top")
     if raw is None:
         return DEFAULT_TOP
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TOP:
+    try:
+        # isdigit() is true of "²" too, which int() refuses, as it refuses 5,000 digits.
+        top = int(raw) if raw.isascii() and raw.isdigit() else 0
+    except ValueError:
+        top = 0
+    if not 1 <= top <= MAX_TOP:
         raise bad_request(f"$top must be a whole number from 1 to {MAX_TOP}; got '{raw}'.")
-    return int(raw)
+    return top
 
 
 def parse_orderby(

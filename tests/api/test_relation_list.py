@@ -89,6 +89,8 @@ def test_relations_can_be_filtered_by_related_resource_type(api, big_incident):
         ({"$top": "0"}, "$top"),
         ({"$top": "abc"}, "$top"),
         ({"$top": "1001"}, "$top"),
+        ({"$top": "²"}, "$top"),
+        ({"$top": "1" * 5000}, "$top"),
         ({"$skipToken": "garbage!!"}, "$skipToken"),
         ({"$orderby": "properties/severity"}, "$orderby"),
         ({"$filter": "name eq 'x'"}, "$filter"),
