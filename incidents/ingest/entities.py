@@ -422,7 +422,8 @@ class _Alert:
 
     def _process(self, p):
         pid = _text(p, "processid")
-        pid = str(int(pid)) if pid.isdigit() else pid.lower()
+        # ASCII digits only: "²" is a digit to isdigit() but not to int().
+        pid = str(int(pid)) if pid.isascii() and pid.isdigit() else pid.lower()
         created = _utc(_text(p, "creationtimeutc"))
         command = _text(p, "commandline")
         image = self._nested_name(p.get("imagefile")) or _image_of(command)

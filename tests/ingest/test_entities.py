@@ -605,6 +605,13 @@ def test_a_process_without_its_host_is_weak_and_stays_apart_from_one_with_it():
     assert weak.display_name == "rundll32.exe (pid 4242)"
 
 
+def test_a_process_id_of_digits_other_than_ascii_is_kept_as_text():
+    (record,) = parse_entities([{"ProcessId": "²", "CommandLine": "a.exe", "Type": "process"}])
+    assert record.display_name == "a.exe (pid ²)"
+    (record,) = parse_entities([{"ProcessId": "0042", "CommandLine": "a.exe", "Type": "process"}])
+    assert record.display_name == "a.exe (pid 42)"
+
+
 def test_case_trailing_dots_and_ipv4_mapped_addresses_do_not_split_an_entity():
     records = parse_entities(
         [
