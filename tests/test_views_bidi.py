@@ -11,11 +11,13 @@ import pytest
 
 from incidents import actions
 from incidents.activity import Actor
+from incidents.models import CorrelationRule, Role
 from incidents.text import reveal_bidi
 from tests.factories import (
     EntityFactory,
     IncidentFactory,
     MembershipFactory,
+    UserFactory,
     WorkspaceFactory,
     alert_in,
 )
@@ -40,7 +42,9 @@ def spoofed(workspace, responder):
     # A second workspace (after "soc" by name), so the switcher lists both names.
     MembershipFactory(workspace=WorkspaceFactory(name="zz-other"), user=responder)
     incident = IncidentFactory(workspace=workspace, title=SPOOF, labels=[SPOOF])
-    alert = alert_in(incident, display_name=SPOOF, extended_properties={"File": SPOOF})
+    alert = alert_in(
+        incident, display_name=SPOOF, product_name=SPOOF, extended_properties={"File": SPOOF}
+    )
     entity = EntityFactory(
         workspace=workspace, identifier=SPOOF, display_name=SPOOF, properties={"Name": SPOOF}
     )
@@ -49,13 +53,14 @@ def spoofed(workspace, responder):
     return incident, alert, entity
 
 
-# A hidden input posts the stored value back (e.g. the label to remove); no one reads it.
-HIDDEN_INPUT = re.compile(r'<input type="hidden"[^>]*>')
+# Form values carry the stored value back unchanged (the label to remove, a filter's choice,
+# the rule name being edited): inputs, text areas and options' values (their text is shown).
+FORM_VALUES = re.compile(r'<input[^>]*>|<textarea[^>]*>[^<]*</textarea>|(?<=<option) value="[^"]*"')
 
 
 def shows_it(html: str) -> None:
     assert SHOWN in html
-    assert RLO not in HIDDEN_INPUT.sub("", html)
+    assert RLO not in FORM_VALUES.sub("", html)
 
 
 @pytest.mark.parametrize(
@@ -73,6 +78,7 @@ def shows_it(html: str) -> None:
         "/alerts/{alert}/",
         "/alerts/link/?alert={alert}",
         "/incidents/{number}/alerts/{alert}/remove/",
+        "/incidents/merge/?incident={number}&incident={other}",
     ],
 )
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
@@ -81,7 +87,10 @@ def test_every_page_shows_the_control_character_instead_of_obeying_it(
 ):
     incident, alert, entity = spoofed
     client.force_login(responder)
-    url = page.format(number=incident.number, alert=alert.system_alert_id, entity=entity.pk)
+    other = IncidentFactory(workspace=incident.workspace, title="Other")
+    url = page.format(
+        number=incident.number, alert=alert.system_alert_id, entity=entity.pk, other=other.number
+    )
     response = client.get(url, headers={"HX-Request": "true"} if htmx else {})
     assert response.status_code == 200
     shows_it(response.content.decode())
@@ -172,3 +181,24 @@ def test_a_message_with_a_link_keeps_its_link(client, responder, workspace, spoo
     html = response.content.decode()
     assert f'<a href="/incidents/{target.number}/">Open incident #{target.number}</a>' in html
     assert RLO not in html
+
+
+@pytest.mark.parametrize(
+    "page", ["/rules/", "/rules/{rule}/", "/rules/{rule}/edit/", "/rules/{rule}/test/"]
+)
+def test_the_rules_pages_write_out_rule_names(client, workspace, spoofed, page):
+    rule = CorrelationRule.objects.create(workspace=workspace, name=SPOOF, name_contains="invoice")
+    contributor = UserFactory(username="contributor")
+    MembershipFactory(workspace=workspace, user=contributor, role=Role.CONTRIBUTOR)
+    client.force_login(contributor)
+    response = client.get(page.format(rule=rule.pk))
+    assert response.status_code == 200
+    shows_it(response.content.decode())
+
+
+def test_the_queues_details_panel_writes_out_names(client, responder, spoofed):
+    incident, _, _ = spoofed
+    client.force_login(responder)
+    response = client.get(f"/incidents/{incident.number}/panel/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    shows_it(response.content.decode())
