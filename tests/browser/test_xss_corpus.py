@@ -94,7 +94,11 @@ def poisoned(workspace, contributor):
             description=payload,
             product_name=payload,
             extended_properties={payload: payload, "Link": f"javascript:{RUN}"},
-            source_fields={"AlertLink": f"javascript:{RUN}", "Name": payload},
+            source_fields={
+                "AlertLink": f'https://example.com/?q="><svg onload="{RUN}">',
+                "Script": f"javascript:{RUN}",
+                "Name": payload,
+            },
         )
         alert.entities.add(
             EntityFactory(
