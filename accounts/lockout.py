@@ -1,10 +1,23 @@
-"""What a locked-out sign-in sees (axes' AXES_LOCKOUT_CALLABLE)."""
+"""What a locked-out sign-in sees (axes' AXES_LOCKOUT_CALLABLE), and the username axes
+counts failures for (AXES_USERNAME_CALLABLE)."""
 
 from axes.helpers import get_client_username, get_cool_off
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+
+# A username is at most this long (auth.User), and axes stores the attempts' in 255 characters.
+USERNAME_LENGTH = 150
+
+
+def username_of(request: HttpRequest, credentials: dict | None) -> str | None:
+    """The username a sign-in tried, cut to a username's length: a megabyte typed in the
+    field is an attempt on the same (impossible) account, not a database error."""
+    data = credentials or getattr(request, "data", request.POST)
+    username = data.get("username")
+    return username[:USERNAME_LENGTH] if isinstance(username, str) else username
 
 
 def lockout_message(request: HttpRequest) -> str:

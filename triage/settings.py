@@ -192,6 +192,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "audit.addresses.client_address"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.locked_out"
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
 
 # E-mail through an SMTP server from the environment. Without one MAILERS stays unset and
 # nothing in Triage sends mail (password reset is not offered).
