@@ -49,9 +49,28 @@ from incidents.models import (
     Workspace,
 )
 from incidents.rules.defaults import install_default_rules
+from incidents.text import reveal_bidi
 
 # "#123" in a search, as incidents are written everywhere else (at most a bigint's digits).
 INCIDENT_REFERENCE = re.compile(r"(?<!\S)#(\d{1,18})(?!\S)")
+
+
+def revealed(field: str, description: str) -> Callable[[Model], str]:
+    """A changelist column showing `field` with its bidirectional control characters
+    written out (`incidents.text`), as the app shows names."""
+
+    @admin.display(description=description, ordering=field)
+    def column(obj: Model) -> str:
+        return reveal_bidi(getattr(obj, field))
+
+    return column
+
+
+TITLE = revealed("title", "title")
+DISPLAY_NAME = revealed("display_name", "display name")
+IDENTIFIER = revealed("identifier", "identifier")
+ACTOR_NAME = revealed("actor_name", "actor name")
+MESSAGE = revealed("message", "message")
 
 
 def admin_actor(request: HttpRequest) -> Actor:
@@ -183,7 +202,7 @@ class EstimatedCountPaginator(Paginator):
 
 @admin.register(Workspace)
 class WorkspaceAdmin(BoundedSearch, admin.ModelAdmin):
-    list_display = ["name", "display_name", "resource_group", "subscription_id", "created"]
+    list_display = ["name", DISPLAY_NAME, "resource_group", "subscription_id", "created"]
     search_fields = ["name", "display_name"]
     search_help_text = "Workspace name or display name."
     readonly_fields = ["next_incident_number", "created"]
@@ -249,7 +268,7 @@ class IncidentAdmin(IncidentReferenceSearch, admin.ModelAdmin):
     form = IncidentAdminForm
     list_display = [
         "reference",
-        "title",
+        TITLE,
         "workspace",
         "severity",
         "status",
@@ -259,7 +278,7 @@ class IncidentAdmin(IncidentReferenceSearch, admin.ModelAdmin):
         "alert_count",
         "last_activity_time",
     ]
-    list_display_links = ["reference", "title"]
+    list_display_links = ["reference", TITLE]
     list_filter = ["workspace", "severity", "status", "classification", "provider_name"]
     list_select_related = ["workspace", "owner"]
     search_fields = ["number__exact", "uuid__exact", "title"]
@@ -433,7 +452,7 @@ class AlertsToIncidentForm(forms.Form):
 class AlertAdmin(BoundedSearch, admin.ModelAdmin):
     form = AlertAdminForm
     list_display = [
-        "display_name",
+        DISPLAY_NAME,
         "system_alert_id",
         "workspace",
         "severity",
@@ -666,7 +685,7 @@ class EntityIdentifierInline(ReadOnlyInline):
 @admin.register(Entity)
 class EntityAdmin(BoundedSearch, admin.ModelAdmin):
     form = EntityAdminForm
-    list_display = ["identifier", "kind", "display_name", "workspace", "created"]
+    list_display = [IDENTIFIER, "kind", DISPLAY_NAME, "workspace", "created"]
     list_filter = ["workspace", "kind"]
     list_select_related = ["workspace"]
     search_fields = ["identifier", "display_name"]
@@ -730,7 +749,7 @@ class RelationAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
 class ActivityEntryAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
     """The append-only log: viewable, never added, changed or deleted, not even here."""
 
-    list_display = ["created", "incident", "kind", "via", "actor_name", "message"]
+    list_display = ["created", "incident", "kind", "via", ACTOR_NAME, MESSAGE]
     list_filter = ["kind", "via", "incident__workspace"]
     list_select_related = ["incident"]
     incident_number_lookup = "incident__number"

@@ -13,6 +13,8 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents.text import reveal_bidi
+
 
 class Role(models.TextChoices):
     READER = "reader", "Reader"
@@ -128,7 +130,7 @@ class Workspace(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return self.display_name or self.name
+        return reveal_bidi(self.display_name or self.name)
 
     @property
     def resource_id(self) -> str:
@@ -262,7 +264,7 @@ class Incident(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.number} {self.title}"
+        return f"#{self.number} {reveal_bidi(self.title)}"
 
     def get_absolute_url(self) -> str:
         return reverse("incidents:incident", kwargs={"number": self.number})
@@ -316,7 +318,7 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.display_name
+        return reveal_bidi(self.display_name)
 
     def get_absolute_url(self) -> str:
         return reverse("incidents:alert", kwargs={"system_alert_id": self.system_alert_id})
@@ -341,7 +343,7 @@ class Entity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.display_name or self.identifier}"
+        return f"{self.get_kind_display()}: {reveal_bidi(self.display_name or self.identifier)}"
 
 
 class EntityIdentifier(models.Model):
@@ -386,7 +388,7 @@ class Bookmark(models.Model):
         ordering = ["-created"]
 
     def __str__(self) -> str:
-        return self.display_name
+        return reveal_bidi(self.display_name)
 
 
 class RelationReason(models.TextChoices):
@@ -507,7 +509,7 @@ class ActivityEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.message
+        return reveal_bidi(self.message)
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -579,7 +581,7 @@ class CorrelationRule(models.Model):
         ordering = ["workspace", "order", "id"]
 
     def __str__(self) -> str:
-        return self.name
+        return reveal_bidi(self.name)
 
     def get_absolute_url(self) -> str:
         return reverse("incidents:rule", kwargs={"rule_id": self.pk})
