@@ -7,7 +7,6 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-
 # A username is at most this long (auth.User), and axes stores the attempts' in 255 characters.
 USERNAME_LENGTH = 150
 
