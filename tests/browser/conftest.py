@@ -103,10 +103,28 @@ def signed_in_as(page: Page, live_server, user):
     page.on("console", lambda message: message.type == "error" and errors.append(message.text))
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.set_default_timeout(10_000)
+    in_flight: set = set()
+    page.on("request", lambda request: in_flight.add(request))
+    page.on("requestfinished", lambda request: in_flight.discard(request))
+    page.on("requestfailed", lambda request: in_flight.discard(request))
     yield page
+    _settle(page, in_flight)
     page.unroute_all(behavior="ignoreErrors")
     errors = [e for e in errors if not e.startswith(ABORTED)]
     assert errors == [], "the browser reported errors (a CSP violation, a failed request…)"
+
+
+def _settle(page: Page, in_flight: set) -> None:
+    """Let the requests still under way finish, then leave the page so nothing new starts
+    (an htmx load or refresh): a request being answered holds table locks, and the test
+    database's flush after the test would deadlock with it on PostgreSQL."""
+    if page.is_closed():
+        return
+    for _ in range(100):
+        if not in_flight:
+            break
+        page.wait_for_timeout(50)
+    page.goto("about:blank")
 
 
 @pytest.fixture
