@@ -241,6 +241,9 @@ class Incident(models.Model):
                 name="incident_activity_idx",
             ),
             models.Index("workspace", "severity", "status", name="incident_severity_idx"),
+            # Sort the queue by title and by alert count (the number breaks ties).
+            models.Index("workspace", "title", "number", name="incident_title_idx"),
+            models.Index("workspace", "alert_count", "number", name="incident_alert_count_idx"),
             models.Index("workspace", "owner", "status", name="incident_owner_idx"),
             # Sorting by status pages through the queue by this index.
             models.Index("workspace", "status", "number", name="incident_status_number_idx"),
@@ -310,11 +313,14 @@ class Alert(models.Model):
                 "workspace", F("time_generated").desc(), F("id").desc(), name="alert_queue_idx"
             ),
             models.Index("workspace", "severity", name="alert_severity_idx"),
-            # The filters' choice lists walk these from one value to the next.
-            models.Index("workspace", "product_name", name="alert_product_idx"),
+            # The filters' choice lists walk these from one value to the next; the product's
+            # also sorts the queue by product (the id breaks ties).
+            models.Index("workspace", "product_name", "id", name="alert_product_id_idx"),
             models.Index("workspace", "provider_name", name="alert_provider_idx"),
             # Filters by status, and sorts by it (the id breaks ties).
             models.Index("workspace", "status", "id", name="alert_status_id_idx"),
+            # Sorts the queue by name.
+            models.Index("workspace", "display_name", "id", name="alert_name_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -125,7 +125,7 @@ def test_on_postgresql_the_values_present_come_from_the_indexes_not_a_scan(works
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Seq Scan on incidents_alert" not in plan
-    assert "alert_product_idx" in plan
+    assert "alert_product_id_idx" in plan
     assert "alert_provider_idx" in plan
     found = facets.present_values(workspace, fields)
     assert found[1] == ["Product 0", "Product 1", "Product 2", "Product 9"]
