@@ -92,12 +92,16 @@ def assign_owner(incident: Incident, owner: AbstractBaseUser | None, *, actor: A
     return _refresh(incident, locked)
 
 
-def change_status(incident: Incident, status: str, *, actor: Actor) -> Incident:
-    """Move between New and Active. Closing and reopening have their own actions."""
+def check_status(status: str) -> None:
     if status not in (IncidentStatus.NEW, IncidentStatus.ACTIVE):
         raise InvalidChange(
             "Status can be set to New or Active here; use close or reopen for Closed."
         )
+
+
+def change_status(incident: Incident, status: str, *, actor: Actor) -> Incident:
+    """Move between New and Active. Closing and reopening have their own actions."""
+    check_status(status)
     with transaction.atomic():
         locked = _lock(incident)
         if locked.is_closed:
@@ -149,13 +153,17 @@ def check_label(text: str) -> str:
     return label
 
 
+def _has_label(incident: Incident, label: str) -> bool:
+    return label.casefold() in {str(x).casefold() for x in incident.labels or []}
+
+
 def add_label(incident: Incident, text: str, *, actor: Actor) -> Incident:
     """Add a label; one the incident has already (in any case) changes nothing."""
     label = check_label(text)
     with transaction.atomic():
         locked = _lock(incident)
         labels = list(locked.labels or [])
-        if label.casefold() in {str(x).casefold() for x in labels}:
+        if _has_label(locked, label):
             return _refresh(incident, locked)
         if len(labels) >= MAX_LABELS:
             raise InvalidChange(f"An incident can have at most {MAX_LABELS} labels.")
@@ -378,10 +386,7 @@ def plan_owner(incidents: Sequence[Incident], owner: AbstractBaseUser | None) ->
 
 
 def plan_status(incidents: Sequence[Incident], status: str) -> list[BulkChange]:
-    if status not in (IncidentStatus.NEW, IncidentStatus.ACTIVE):
-        raise InvalidChange(
-            "Status can be set to New or Active here; use close or reopen for Closed."
-        )
+    check_status(status)
     closed = [i for i in incidents if i.is_closed]
     _refuse_any(closed, "closed: reopen them first, or leave them out of the selection.")
     return [BulkChange(i, i.status, status) for i in incidents]
@@ -399,10 +404,6 @@ def plan_close(incidents: Sequence[Incident], classification: str, reason: str) 
     _refuse_any(closed, "already closed: leave them out of the selection.")
     after = f"Closed as {closed_as(classification, reason)}"
     return [BulkChange(i, i.status, after) for i in incidents]
-
-
-def _has_label(incident: Incident, label: str) -> bool:
-    return label.casefold() in {str(x).casefold() for x in incident.labels or []}
 
 
 def plan_label(incidents: Sequence[Incident], text: str) -> list[BulkChange]:
