@@ -117,3 +117,20 @@ def test_severity_and_labels_are_edited_on_the_overview(
     assert attack.severity == "High"
     assert attack.labels == ["VIP"]
     assert len(activity_of(attack, ActivityKind.LABELS)) == 3
+
+
+def test_similar_incidents_load_once_while_the_overview_refreshes(
+    signed_in: Page, live_server, incidents
+):
+    page = signed_in
+    attack, other = incidents
+    asked = []
+    page.on("request", lambda r: "/similar/" in r.url and asked.append(r.url))
+    page.goto(f"{live_server.url}/incidents/{attack.number}/")
+    similar = page.locator("#similar-incidents")
+    expect(similar.get_by_role("link", name=f"#{other.number} {other.title}")).to_be_visible()
+    page.get_by_label("New label").fill("VIP")
+    page.get_by_label("New label").press("Enter")
+    expect(page.get_by_role("button", name="Remove label VIP")).to_be_visible()
+    expect(similar.get_by_role("link", name=f"#{other.number} {other.title}")).to_be_visible()
+    assert len(asked) == 1
