@@ -62,7 +62,7 @@ def build[M: models.Model](model: type[M], values: dict[str, Any]) -> M:
         for name, constant, default in plan.fields
     ]
     if not plan.plain or pre_init.has_listeners(model) or post_init.has_listeners(model):
-        return model(*row)
+        return model(**dict(zip(plan.names, row, strict=True)))
     obj = model.__new__(model)
     obj._state = ModelState()
     obj.__dict__.update(zip(plan.names, row, strict=True))
@@ -81,7 +81,8 @@ class _Plan:
 
 @functools.cache
 def _plan(model: type[models.Model]) -> _Plan:
-    fields = model._meta.concrete_fields
+    # The database computes generated fields; the object reads them when asked.
+    fields = [f for f in model._meta.concrete_fields if not f.generated]
     plain_types = (DeferredAttribute, ForeignKeyDeferredAttribute)
     return _Plan(
         attnames=frozenset(f.attname for f in fields),
@@ -112,7 +113,7 @@ def insert(objects: Sequence[models.Model]) -> None:
     missing = [obj for obj in objects if obj.pk is None]
     for obj, pk in zip(missing, reserve_ids(model, len(missing)), strict=True):
         obj.pk = pk
-    fields = model._meta.concrete_fields
+    fields = [f for f in model._meta.concrete_fields if not f.generated]
     values = attrgetter(*(f.attname for f in fields))
     json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     # `auto_now` / `auto_now_add` times are filled in on save, as `bulk_create` does.

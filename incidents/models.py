@@ -37,6 +37,19 @@ class Severity(models.TextChoices):
 SEVERITY_ORDER = [Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFORMATIONAL]
 
 
+def severity_rank_expression() -> models.Case:
+    """The severity as a number, most severe highest (High 4 … Informational 1), so that
+    "-severity_rank" reads "most severe first" and an index can give that order."""
+    return models.Case(
+        *(
+            models.When(severity=s, then=models.Value(len(SEVERITY_ORDER) - i))
+            for i, s in enumerate(SEVERITY_ORDER)
+        ),
+        default=models.Value(0),
+        output_field=models.PositiveSmallIntegerField(),
+    )
+
+
 class IncidentStatus(models.TextChoices):
     NEW = "New"
     ACTIVE = "Active"
@@ -168,6 +181,12 @@ class Incident(models.Model):
     title = models.CharField(max_length=256)
     description = models.TextField(blank=True)
     severity = models.CharField(max_length=16, choices=Severity, default=Severity.MEDIUM)
+    # Stored, so the queue sorts by severity from an index.
+    severity_rank = models.GeneratedField(
+        expression=severity_rank_expression(),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
     status = models.CharField(max_length=16, choices=IncidentStatus, default=IncidentStatus.NEW)
     classification = models.CharField(max_length=32, choices=Classification, blank=True)
     classification_reason = models.CharField(
@@ -241,6 +260,7 @@ class Incident(models.Model):
                 name="incident_activity_idx",
             ),
             models.Index("workspace", "severity", "status", name="incident_severity_idx"),
+            models.Index("workspace", "severity_rank", "number", name="incident_severity_rank_idx"),
             # Sort the queue by title and by alert count (the number breaks ties).
             models.Index("workspace", "title", "number", name="incident_title_idx"),
             models.Index("workspace", "alert_count", "number", name="incident_alert_count_idx"),
@@ -283,6 +303,12 @@ class Alert(models.Model):
     display_name = models.CharField(max_length=256)
     alert_type = models.CharField(max_length=256, blank=True)
     severity = models.CharField(max_length=16, choices=Severity, default=Severity.MEDIUM)
+    # Stored, so the queue sorts by severity from an index.
+    severity_rank = models.GeneratedField(
+        expression=severity_rank_expression(),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
     status = models.CharField(max_length=16, choices=AlertStatus, default=AlertStatus.NEW)
     product_name = models.CharField(max_length=200, blank=True)
     provider_name = models.CharField(max_length=200, blank=True)
@@ -313,6 +339,8 @@ class Alert(models.Model):
                 "workspace", F("time_generated").desc(), F("id").desc(), name="alert_queue_idx"
             ),
             models.Index("workspace", "severity", name="alert_severity_idx"),
+            # Sorts the queue by severity (the id breaks ties).
+            models.Index("workspace", "severity_rank", "id", name="alert_severity_rank_idx"),
             # The filters' choice lists walk these from one value to the next; the product's
             # also sorts the queue by product (the id breaks ties).
             models.Index("workspace", "product_name", "id", name="alert_product_id_idx"),

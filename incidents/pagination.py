@@ -103,7 +103,9 @@ BIGINT = range(-(2**63), 2**63)
 def _key_field(queryset: QuerySet, name: str) -> Field:
     if name in queryset.query.annotations:
         return queryset.query.annotations[name].output_field
-    return queryset.model._meta.get_field(name)
+    field = queryset.model._meta.get_field(name)
+    # A generated column holds what its expression gives (the severity rank: a number).
+    return field.output_field if field.generated else field
 
 
 def cursor_value(value: Any, field: Field, nullable: bool = False) -> Any:

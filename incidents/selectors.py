@@ -10,10 +10,8 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     QuerySet,
-    Value,
     When,
     Window,
 )
@@ -23,7 +21,6 @@ from incidents.errors import ProviderManagedRemove
 from incidents.filters import parse_number, title_matches
 from incidents.membership import is_provider_managed
 from incidents.models import (
-    SEVERITY_ORDER,
     ActivityEntry,
     ActivityKind,
     Alert,
@@ -45,13 +42,6 @@ SEARCH_LIMIT = 10
 # What tells alerts apart in a list: up to MAIN_ENTITIES hosts, accounts and IPs each.
 MAIN_ENTITY_KINDS = (EntityKind.HOST, EntityKind.ACCOUNT, EntityKind.IP)
 MAIN_ENTITIES = 2
-
-# Most severe ranks highest, so "-severity" reads "most severe first".
-SEVERITY_RANK = Case(
-    *(When(severity=s, then=Value(len(SEVERITY_ORDER) - i)) for i, s in enumerate(SEVERITY_ORDER)),
-    default=Value(0),
-    output_field=IntegerField(),
-)
 
 
 @dataclass(frozen=True)
@@ -110,8 +100,6 @@ def incident_page(filtered: QuerySet, sort: str, cursor: str | None) -> Page:
     """A page of the incidents queue, each row with `products` (3 queries at most)."""
     _, column, descending = parse_sort(sort, INCIDENT_SORTS, "-last_activity")
     queryset = filtered.select_related("owner")
-    if column.field == "severity_rank":
-        queryset = queryset.annotate(severity_rank=SEVERITY_RANK)
     if column.field == "owner_name":
         # By name, as the column reads; unassigned incidents sort as the largest value.
         queryset = queryset.annotate(owner_name=F("owner__username"))
@@ -124,10 +112,7 @@ def alert_page(filtered: QuerySet, sort: str, cursor: str | None) -> Page:
     """A page of the alerts queue, each row with `incident_links` and `main_entities`
     (4 queries at most)."""
     _, column, descending = parse_sort(sort, ALERT_SORTS, "-time")
-    queryset = filtered
-    if column.field == "severity_rank":
-        queryset = queryset.annotate(severity_rank=SEVERITY_RANK)
-    page = keyset_page(queryset, column.keys(descending, "id"), cursor, PAGE_SIZE)
+    page = keyset_page(filtered, column.keys(descending, "id"), cursor, PAGE_SIZE)
     attach_incidents(page.rows)
     attach_main_entities(page.rows)
     return page

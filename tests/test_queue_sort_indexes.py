@@ -29,6 +29,8 @@ def plan_of(run) -> str:
         ("name", "alert_name_id_idx"),
         ("-name", "alert_name_id_idx"),
         ("product", "alert_product_id_idx"),
+        ("-severity", "alert_severity_rank_idx"),
+        ("severity", "alert_severity_rank_idx"),
     ],
 )
 def test_alert_sorts_read_an_index_in_order(workspace, sort, index):
@@ -40,7 +42,11 @@ def test_alert_sorts_read_an_index_in_order(workspace, sort, index):
 
 @pytest.mark.parametrize(
     ("sort", "index"),
-    [("title", "incident_title_idx"), ("-alerts", "incident_alert_count_idx")],
+    [
+        ("title", "incident_title_idx"),
+        ("-alerts", "incident_alert_count_idx"),
+        ("-severity", "incident_severity_rank_idx"),
+    ],
 )
 def test_incident_sorts_read_an_index_in_order(workspace, sort, index):
     incidents = Incident.objects.filter(workspace=workspace)
