@@ -3,8 +3,9 @@
 Alert membership changes only through `incidents.membership` (the alert actions), so the
 rules of DESIGN.md hold here too; relations and the activity log are read-only, and
 incidents and alerts cannot be deleted (the log and every alert's incident depend on them).
-Big tables order by primary key and skip the unfiltered count, so their changelists stay
-fast on millions of rows.
+Big tables order by primary key, skip the unfiltered count and facet counts, and list a
+text column's values by walking an index, so their changelists stay fast on millions of
+rows.
 """
 
 import re
@@ -17,8 +18,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connections, transaction
-from django.db.models import Model, Prefetch, QuerySet
+from django.db import connection, connections, transaction
+from django.db.models import Field, Model, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -28,7 +29,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import smart_split
 
-from incidents import actions, membership
+from incidents import actions, facets, membership
 from incidents.activity import Actor
 from incidents.entities import normalize_identifier
 from incidents.errors import TriageError
@@ -176,28 +177,103 @@ class MembershipInline(admin.TabularInline):
 
 
 class EstimatedCountPaginator(Paginator):
-    """Counts an unfiltered big table from PostgreSQL's statistics instead of scanning it.
-
-    The total shown is then the planner's estimate; a filter or search gets an exact count.
+    """Counts a big table on PostgreSQL without scanning it: unfiltered, from the table's
+    statistics; filtered or searched, exactly up to `facets.EXACT_UP_TO` rows and past
+    that from the planner's estimate (`facets.count_matching`). `estimate` is set when
+    the count is one, and the changelist then says "about".
     """
 
     EXACT_BELOW = 100_000
+    estimate: facets.Total | None = None
 
     @cached_property
     def count(self) -> int:
         queryset = self.object_list
-        if isinstance(queryset, QuerySet) and not queryset.query.where:
-            connection = connections[queryset.db]
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                        [queryset.model._meta.db_table],
-                    )
-                    row = cursor.fetchone()
-                if row and row[0] >= self.EXACT_BELOW:
-                    return row[0]
-        return super().count
+        if not isinstance(queryset, QuerySet) or connections[queryset.db].vendor != "postgresql":
+            return super().count
+        if queryset.query.where:
+            total = facets.count_matching(queryset)
+        else:
+            with connections[queryset.db].cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [queryset.model._meta.db_table],
+                )
+                row = cursor.fetchone()
+            if not (row and row[0] >= self.EXACT_BELOW):
+                return super().count
+            total = facets.Total(row[0], exact=False)
+        if not total.exact:
+            self.estimate = total
+        return total.value
+
+
+class BigTable:
+    """A changelist over millions of rows: newest first by primary key, counted without
+    a scan (`EstimatedCountPaginator`), no facet counts (each would count the whole
+    table); its text-column filters are `IndexedValuesFilter`s."""
+
+    ordering = ["-pk"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    show_facets = admin.ShowFacets.NEVER
+
+
+def workspaces_of(request: HttpRequest) -> list[Workspace]:
+    """Every workspace, read once per request: the workspace filter lists them and the
+    value filters walk each one's index."""
+    if not hasattr(request, "_admin_workspaces"):
+        request._admin_workspaces = list(Workspace.objects.all())
+    return request._admin_workspaces
+
+
+class WorkspaceFilter(admin.RelatedFieldListFilter):
+    """The workspace filter, from the one read of the workspaces the value filters use."""
+
+    def field_choices(
+        self, field: Field, request: HttpRequest, model_admin: admin.ModelAdmin
+    ) -> list[tuple[int, str]]:
+        return [(w.pk, str(w)) for w in workspaces_of(request)]
+
+
+class IndexedValuesFilter(admin.AllValuesFieldListFilter):
+    """The non-empty values of a text column, found by walking its (workspace, column)
+    index one value at a time (`incidents.facets`) instead of a SELECT DISTINCT over the
+    whole table: those of the workspaces chosen in the workspace filter, else of all."""
+
+    MAX_CHOICES = 50
+
+    def __init__(
+        self,
+        field: Field,
+        request: HttpRequest,
+        params: dict[str, list[str]],
+        model: type[Model],
+        model_admin: admin.ModelAdmin,
+        field_path: str,
+    ) -> None:
+        super().__init__(field, request, params, model, model_admin, field_path)
+        workspaces = workspaces_of(request)
+        # WorkspaceFilter's parameter (the workspace's id).
+        chosen = request.GET.getlist("workspace__id__exact")
+        walked = [w for w in workspaces if str(w.pk) in chosen] or workspaces
+        values = indexed_values(model, field.name, walked, self.MAX_CHOICES)
+        # A selected value past the first MAX_CHOICES still shows as selected.
+        self.lookup_choices = values + [v for v in self.lookup_val or [] if v not in values]
+
+
+def indexed_values(
+    model: type[Model], field: str, workspaces: Sequence[Workspace], limit: int
+) -> list[str]:
+    """The first `limit` values of `field` in the workspaces' rows, in one query: the
+    union of each workspace's index walk (`facets.values_query`)."""
+    walks = [facets.values_query(w, [(model, field)]) for w in workspaces]
+    if not walks:
+        return []
+    union = " UNION ".join(f"SELECT value FROM ({sql}) AS w{i}" for i, (sql, _) in enumerate(walks))
+    with connection.cursor() as cursor:
+        cursor.execute(f"{union} ORDER BY 1 LIMIT %s", [p for _, ps in walks for p in ps] + [limit])
+        return [value for (value,) in cursor.fetchall()]
 
 
 @admin.register(Workspace)
@@ -264,7 +340,7 @@ class IncidentAdminForm(forms.ModelForm):
 
 
 @admin.register(Incident)
-class IncidentAdmin(IncidentReferenceSearch, admin.ModelAdmin):
+class IncidentAdmin(IncidentReferenceSearch, BigTable, admin.ModelAdmin):
     form = IncidentAdminForm
     list_display = [
         "reference",
@@ -279,13 +355,16 @@ class IncidentAdmin(IncidentReferenceSearch, admin.ModelAdmin):
         "last_activity_time",
     ]
     list_display_links = ["reference", TITLE]
-    list_filter = ["workspace", "severity", "status", "classification", "provider_name"]
+    list_filter = [
+        ("workspace", WorkspaceFilter),
+        "severity",
+        "status",
+        "classification",
+        ("provider_name", IndexedValuesFilter),
+    ]
     list_select_related = ["workspace", "owner"]
     search_fields = ["number__exact", "uuid__exact", "title"]
     search_help_text = "Incident ID (#123 or 123), uuid, or words of the title."
-    ordering = ["-pk"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
     fieldsets = [
         (None, {"fields": ["workspace", "number", "uuid", "title", "description", "severity"]}),
         ("Labels and provider", {"fields": ["labels", "provider_name", "provider_incident_id"]}),
@@ -449,7 +528,7 @@ class AlertsToIncidentForm(forms.Form):
 
 
 @admin.register(Alert)
-class AlertAdmin(BoundedSearch, admin.ModelAdmin):
+class AlertAdmin(BoundedSearch, BigTable, admin.ModelAdmin):
     form = AlertAdminForm
     list_display = [
         DISPLAY_NAME,
@@ -462,13 +541,16 @@ class AlertAdmin(BoundedSearch, admin.ModelAdmin):
         "time_generated",
         "incidents",
     ]
-    list_filter = ["workspace", "severity", "status", "product_name", "provider_name"]
+    list_filter = [
+        ("workspace", WorkspaceFilter),
+        "severity",
+        "status",
+        ("product_name", IndexedValuesFilter),
+        ("provider_name", IndexedValuesFilter),
+    ]
     list_select_related = ["workspace"]
     search_fields = ["system_alert_id__exact", "display_name"]
     search_help_text = "System alert id, or words of the alert's name."
-    ordering = ["-pk"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
     fieldsets = [
         (
             None,
@@ -683,7 +765,7 @@ class EntityIdentifierInline(ReadOnlyInline):
 
 
 @admin.register(Entity)
-class EntityAdmin(BoundedSearch, admin.ModelAdmin):
+class EntityAdmin(BoundedSearch, BigTable, admin.ModelAdmin):
     form = EntityAdminForm
     list_display = [IDENTIFIER, "kind", DISPLAY_NAME, "workspace", "created"]
     list_filter = ["workspace", "kind"]
@@ -691,9 +773,6 @@ class EntityAdmin(BoundedSearch, admin.ModelAdmin):
     search_fields = ["identifier", "display_name"]
     search_help_text = "Identifier or display name."
     autocomplete_fields = ["workspace"]
-    ordering = ["-pk"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
 
     def get_inlines(self, request: HttpRequest, obj: Entity | None) -> list:
         # Identifiers come from ingestion; a new entity has none to show.
@@ -727,7 +806,7 @@ class BookmarkAdmin(BoundedSearch, admin.ModelAdmin):
 
 
 @admin.register(Relation)
-class RelationAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
+class RelationAdmin(IncidentReferenceSearch, NoWrites, BigTable, admin.ModelAdmin):
     """Relations change only through `incidents.membership`: see the alert actions."""
 
     list_display = ["incident", "alert", "bookmark", "name", "reason", "creator", "created"]
@@ -736,9 +815,6 @@ class RelationAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
     incident_number_lookup = "incident__number"
     search_fields = ["incident__number__exact", "alert__system_alert_id__exact", "name__exact"]
     search_help_text = "Incident ID (#123 or 123), system alert id, or relation name."
-    ordering = ["-pk"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
 
     @admin.display(description="Created by")
     def creator(self, relation: Relation) -> str:
@@ -746,7 +822,7 @@ class RelationAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
 
 
 @admin.register(ActivityEntry)
-class ActivityEntryAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
+class ActivityEntryAdmin(IncidentReferenceSearch, NoWrites, BigTable, admin.ModelAdmin):
     """The append-only log: viewable, never added, changed or deleted, not even here."""
 
     list_display = ["created", "incident", "kind", "via", ACTOR_NAME, MESSAGE]
@@ -755,9 +831,6 @@ class ActivityEntryAdmin(IncidentReferenceSearch, NoWrites, admin.ModelAdmin):
     incident_number_lookup = "incident__number"
     search_fields = ["incident__number__exact", "message"]
     search_help_text = "Incident ID (#123 or 123), or words of the message."
-    ordering = ["-pk"]
-    show_full_result_count = False
-    paginator = EstimatedCountPaginator
 
 
 @admin.register(ApiToken)
