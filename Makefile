@@ -11,7 +11,7 @@ PORT ?= 8000
 DEMO_PASSWORD ?= triage-demo
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint check test-sqlite test-postgres system-deps clean
+.PHONY: help run test lint check test-sqlite test-postgres system-deps clean bench
 
 help:
 	@echo "make run    install, migrate, load demo data, serve on http://$(HOST):$(PORT)"
@@ -57,6 +57,14 @@ test-postgres: $(VENV)/.dev-deps system-deps
 	scripts/with-postgres.sh $(PY) -m pytest -m "not sqlite" $(PYTEST_ARGS)
 
 test: system-deps lint test-sqlite test-postgres
+
+# The load test (README "Benchmarks"); not part of `make test`, and locust stays out of CI.
+$(VENV)/.bench-deps: requirements.txt requirements-dev.txt requirements-bench.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $@ $(VENV)/.dev-deps $(VENV)/.run-deps
+
+bench: $(VENV)/.bench-deps system-deps
+	scripts/loadtest/run.sh
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis tests/artifacts
