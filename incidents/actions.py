@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from incidents import activity, bulk
+from incidents import activity, bulk, entity_index
 from incidents.activity import Actor
 from incidents.errors import InvalidChange
 from incidents.models import (
@@ -242,6 +242,7 @@ def close_locked(
             "modified",
         ]
     )
+    entity_index.set_open([locked.pk], False)
     label = Classification(classification).label
     if reason:
         label += f" – {ClassificationReason(reason).label.lower()}"
@@ -310,6 +311,7 @@ def reopen_locked(
             "modified",
         ]
     )
+    entity_index.set_open([locked.pk], True)
     activity.record(
         locked,
         actor,
@@ -513,6 +515,7 @@ def bulk_close(
             classification_comment=comment,
             closed=timezone.now(),
         )
+        entity_index.set_open([c.incident.pk for c in plan], False)
         entries = [
             activity.entry(
                 c.incident,

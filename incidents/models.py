@@ -380,6 +380,31 @@ class Entity(models.Model):
         return f"{self.get_kind_display()}: {reveal_bidi(self.display_name or self.identifier)}"
 
 
+class IncidentEntity(models.Model):
+    """An entity of an incident (one of its alerts involves it), and whether the incident is
+    open. Kept by `incidents.entity_index` whenever membership, an alert's entities or an
+    incident's status change, so a page counts an entity's other open incidents from these
+    rows instead of joining every alert the entity was ever seen in."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    entity = models.ForeignKey(Entity, on_delete=models.CASCADE, related_name="+", db_index=False)
+    open = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "incident"], name="incident_entity_unique"),
+        ]
+        indexes = [
+            # The open incidents an entity is in, counted from the index alone.
+            models.Index(
+                "entity", "incident", condition=Q(open=True), name="incident_entity_open_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity_id} in {self.incident_id}"
+
+
 class EntityIdentifier(models.Model):
     """One identity key of an entity (Sentinel's identifiers): records sharing a key are one.
 

@@ -17,6 +17,7 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
+from incidents import entity_index
 from incidents.errors import ProviderManagedRemove
 from incidents.filters import parse_number, title_matches
 from incidents.membership import is_provider_managed
@@ -267,16 +268,8 @@ def incident_entities(incident: Incident) -> list[Entity]:
         .annotate(incident_alerts=Count("alerts", distinct=True))
         .order_by("kind", "-incident_alerts", "identifier")
     )
-    mine = Alert.entities.through.objects.filter(alert__relations__incident=incident)
-    others = dict(
-        Relation.objects.filter(
-            alert__entities__in=mine.values("entity_id"), incident__status__in=OPEN_STATUSES
-        )
-        .exclude(incident=incident)
-        .values_list("alert__entities")
-        .annotate(n=Count("incident_id", distinct=True))
-        .order_by()
-    )
+    # From the incidents' entity rows: as cheap for a host seen in 60,000 alerts as in 6.
+    others = entity_index.other_open_incidents([e.pk for e in entities], incident.pk)
     for entity in entities:
         entity.other_open_incidents = others.get(entity.pk, 0)
     return entities

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -34,12 +35,20 @@ from incidents.models import (
     ActivityKind,
     Alert,
     Incident,
+    IncidentEntity,
     IncidentStatus,
     MembershipChange,
     Relation,
     RelationReason,
 )
-from tests.factories import DEFENDER, AlertFactory, UserFactory, WorkspaceFactory, snapshot
+from tests.factories import (
+    DEFENDER,
+    AlertFactory,
+    EntityFactory,
+    UserFactory,
+    WorkspaceFactory,
+    snapshot,
+)
 
 CAP = 4
 
@@ -62,6 +71,9 @@ class World:
     relations: list[tuple[int, int]]
     # Merged incident id → (the incident it was merged into, its status).
     merged: dict[int, tuple[int, str]]
+    # (incident id, entity id, open?) as `entity_index` keeps them, and what they should be.
+    entity_rows: set[tuple[int, int, bool]]
+    expected_entity_rows: set[tuple[int, int, bool]]
 
     @classmethod
     def read(cls) -> "World":
@@ -87,6 +99,14 @@ class World:
                     merged_into__isnull=False
                 ).values_list("pk", "merged_into_id", "status")
             },
+            entity_rows=set(IncidentEntity.objects.values_list("incident_id", "entity_id", "open")),
+            expected_entity_rows=set(
+                Relation.objects.filter(alert__entities__isnull=False).values_list(
+                    "incident_id",
+                    "alert__entities",
+                    Q(incident__status__in=(IncidentStatus.NEW, IncidentStatus.ACTIVE)),
+                )
+            ),
         )
 
     def alerts_of(self, incident_id: int) -> set[int]:
@@ -113,6 +133,10 @@ class MembershipRules(RuleBasedStateMachine):
         soc, branch = self.workspaces
         plain = AlertFactory.create_batch(5, workspace=soc)
         defender = AlertFactory.create_batch(3, workspace=soc, provider_name=DEFENDER)
+        # A host in most alerts, an account in some: incidents share entities.
+        host, account = EntityFactory(workspace=soc), EntityFactory(workspace=soc, kind="account")
+        for i, alert in enumerate([*plain, *defender]):
+            alert.entities.add(*([host, account] if i % 3 == 0 else [host] if i % 3 else []))
         ingestion = Actor.system("Ingestion")
         membership.import_incidents(
             soc,
@@ -310,6 +334,10 @@ class MembershipRules(RuleBasedStateMachine):
     def alert_counts_match_the_relations(self):
         for incident_id, (_, _, count) in self.world.incidents.items():
             assert count == len(self.world.alerts_of(incident_id))
+
+    @invariant()
+    def each_incident_lists_its_alerts_entities_flagged_open_or_not(self):
+        assert self.world.entity_rows == self.world.expected_entity_rows
 
     @invariant()
     def alerts_only_join_incidents_of_their_workspace(self):

@@ -380,7 +380,7 @@ def test_a_next_elsewhere_is_ignored(client, responder, selection):
     [
         ("owner", {"owner": "me"}, (6, 15)),
         ("status", {"status": "Active"}, (4, 13)),
-        ("close", {"classification": "FalsePositive:InaccurateData"}, (4, 13)),
+        ("close", {"classification": "FalsePositive:InaccurateData"}, (4, 14)),
         ("label", {"label": "Campaign"}, (4, 13)),
     ],
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from incidents import bulk
+from incidents import bulk, entity_index
 from incidents.activity import Actor
 from incidents.ingest.entities import EntityError, EntityRecord, parse_entities
 from incidents.ingest.placement import place_new_alerts
@@ -136,11 +136,16 @@ def _ingest_once(workspace: Workspace, batch: Sequence[Prepared], *, actor: Acto
         for index, prepared in enumerate(batch):
             if statuses[index] == UNCHANGED and prepared.row.system_alert_id in linked:
                 statuses[index] = UPDATED
+        relinked = []
         for state in seen.values():
             if not state.new and state.alert.system_alert_id in linked:
                 state.alert.updated = now
+                relinked.append(state.alert.pk)
                 if state.alert not in changed:
                     changed.append(state.alert)
+        if relinked:
+            # Their incidents gained entities.
+            entity_index.refresh_for_alerts(relinked)
         if changed:
             bulk.update(
                 sorted(changed, key=lambda a: a.pk),

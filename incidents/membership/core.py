@@ -13,7 +13,7 @@ from django.db.models import Count, F, Max, Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from incidents import activity
+from incidents import activity, entity_index
 from incidents.actions import close_locked
 from incidents.activity import Actor
 from incidents.errors import (
@@ -105,7 +105,8 @@ def memberships_of(alert_ids: Iterable[int]) -> dict[int, set[int]]:
 
 
 def recount(incidents: Iterable[Incident]) -> None:
-    """Recompute alert counts and activity times of locked incidents from their relations.
+    """Recompute alert counts and activity times of locked incidents from their relations,
+    and the incidents' entities (`entity_index`).
 
     One UPDATE whatever the number of incidents (the database aggregates each one's
     relations) that on PostgreSQL also returns the values written, for the objects.
@@ -118,6 +119,7 @@ def recount(incidents: Iterable[Incident]) -> None:
         rows = _recount_postgresql(list(by_id), now)
     else:
         rows = _recount(list(by_id), now)
+    entity_index.refresh(by_id)
     for pk, count, first, last in rows:
         incident = by_id[pk]
         incident.alert_count, incident.modified = count, now

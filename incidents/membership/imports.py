@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from incidents import activity, bulk
+from incidents import activity, bulk, entity_index
 from incidents.actions import reopen_locked
 from incidents.activity import Actor
 from incidents.errors import (
@@ -139,6 +139,7 @@ def import_incidents(
             ),
             batch_size=batch_size,
         )
+        entity_index.refresh([incident.pk for incident in incidents], new=True)
         entries = []
         for incident, alerts in batch:
             created = activity.entry(
@@ -329,6 +330,7 @@ def correlate_new_alerts(
                 )
                 result.incidents[alert.pk] = incident
         bulk.insert_rows(Relation, _RELATION_COLUMNS, relations)
+        entity_index.refresh([incident.pk for incident, _, _, _ in opens], new=True)
         activity.write_rows(entries)
         if joins:
             recount({incident.pk: incident for incident, _, _ in joins}.values())

@@ -1,0 +1,96 @@
+"""Which entities each incident has, and whether it is open (`IncidentEntity`).
+
+The pages show, for every entity of an incident, in how many *other* open incidents it
+appears. Counted from the alerts, that joins every alert the entity was ever seen in (a
+host in 60,000 alerts: seconds). These rows say it directly: one per entity and incident,
+flagged open, counted through a partial index. They are rebuilt for an incident from its
+relations whenever its alerts, an alert's entities or its status change: the membership
+module's `recount` (every add, remove, move, merge, undo and ingestion join), new
+incidents of ingestion and imports, closing and reopening, and the admin. Rebuilding
+reads the incident's own alerts only (at most 150), so it costs the same for a busy
+entity as for a rare one.
+"""
+
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.db.models import Count
+
+from incidents.models import Alert, Incident, IncidentEntity, IncidentStatus, Relation
+
+# Enough ids per statement for SQLite's bound parameters, and few statements per batch.
+CHUNK = 900
+OPEN = (IncidentStatus.NEW, IncidentStatus.ACTIVE)
+
+
+def refresh(incident_ids: Iterable[int], *, new: bool = False) -> None:
+    """Rebuild the rows of these incidents from their relations and status. `new`: the
+    incidents were made in this transaction and have no rows yet.
+
+    The caller holds the incidents' row locks (or made them), so no one else rebuilds them
+    at the same time."""
+    ids = sorted(set(incident_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        if not new:
+            IncidentEntity.objects.filter(incident_id__in=chunk).delete()
+        _insert(chunk)
+
+
+def set_open(incident_ids: Iterable[int], is_open: bool) -> None:
+    """An incident was closed or reopened: flag its rows (its entities are unchanged)."""
+    IncidentEntity.objects.filter(incident_id__in=list(incident_ids)).update(open=is_open)
+
+
+def refresh_for_alerts(alert_ids: Iterable[int]) -> None:
+    """Rebuild the rows of every incident of these alerts (their entities changed), under
+    the incidents' row locks, as the membership module takes them (by id)."""
+    incidents = Relation.objects.filter(alert_id__in=list(alert_ids), alert__isnull=False)
+    ids = incidents.values_list("incident_id", flat=True).distinct()
+    with transaction.atomic():
+        locked = Incident.objects.filter(pk__in=ids).order_by("pk").select_for_update()
+        refresh(list(locked.values_list("pk", flat=True)))
+
+
+def links_changed(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    """`m2m_changed` of `Alert.entities`: an alert gained or lost entities through the ORM
+    (the admin, a script), so its incidents' rows are rebuilt. Ingestion and the demo
+    data insert links in bulk, without the signal, and rebuild the rows themselves."""
+    if action == "pre_clear" and reverse:
+        # entity.alerts.clear(): which alerts lose it, known only before.
+        instance._index_alerts = list(instance.alerts.values_list("pk", flat=True))
+    elif action in ("post_add", "post_remove") and pk_set:
+        refresh_for_alerts(pk_set if reverse else [instance.pk])
+    elif action == "post_clear":
+        refresh_for_alerts(instance.__dict__.pop("_index_alerts", []) if reverse else [instance.pk])
+
+
+def _insert(incident_ids: list[int]) -> None:
+    quote = connection.ops.quote_name
+    table = quote(IncidentEntity._meta.db_table)
+    links = quote(Alert.entities.through._meta.db_table)
+    relation = quote(Relation._meta.db_table)
+    incident = quote(Incident._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(incident_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (incident_id, entity_id, open) "
+            f"SELECT DISTINCT r.incident_id, l.entity_id, i.status IN (%s, %s) "
+            f"FROM {relation} r JOIN {links} l ON l.alert_id = r.alert_id "
+            f"JOIN {incident} i ON i.id = r.incident_id "
+            f"WHERE r.incident_id IN ({placeholders})",
+            [*OPEN, *incident_ids],
+        )
+
+
+def other_open_incidents(entity_ids: Iterable[int], incident_id: int) -> dict[int, int]:
+    """For each entity, in how many open incidents other than `incident_id` it appears
+    (1 query, read from the partial index)."""
+    rows = (
+        IncidentEntity.objects.filter(entity_id__in=list(entity_ids), open=True)
+        .exclude(incident_id=incident_id)
+        .values_list("entity_id")
+        .annotate(n=Count("incident_id"))
+        .order_by()
+    )
+    return dict(rows)
