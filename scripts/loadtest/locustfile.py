@@ -69,8 +69,11 @@ OTHER_INCIDENTS = re.compile(r'class="plain other-incidents">\s*<li><a href="/in
 NEXT_PAGE = re.compile(r'href="\?([^"]*cursor=[^"]*)" rel="next"')
 
 # The refusals the rules demand, in the web app's and the API's words (incidents/errors.py,
-# membership/undo.py, the views' selection checks), by kind.
+# membership/undo.py), by kind; the first that matches names it.
 REFUSALS = [
+    ("undo refused", r"cannot be undone: .*has since"),
+    ("undo refused", r"cannot be undone: .*would pass the limit"),
+    ("undo refused", r"was already undone by"),
     ("incident full", r"would pass the limit of \d+ alerts per incident"),
     ("incident full", r"already contains \d+ alerts; an incident can contain at most"),
     ("merge too large", r"would hold \d+ alerts, more than the limit"),
@@ -80,9 +83,6 @@ REFUSALS = [
     ("moved meanwhile", r"is not in incident #\d+ \(any more\)"),
     ("already merged", r"was already merged into #\d+"),
     ("merge contention", r"kept changing while merging them"),
-    ("undo refused", r"cannot be undone: .*has since"),
-    ("undo refused", r"cannot be undone: .*would pass the limit"),
-    ("undo refused", r"was already undone by"),
 ]
 REFUSAL_PATTERNS = [(kind, re.compile(pattern)) for kind, pattern in REFUSALS]
 
