@@ -3,18 +3,21 @@ the workspace active within 14 days of this one that share entities with it, hav
 same title or were made by the same correlation rule; each says what it shares.
 
 Values marked too common to correlate on (`CorrelationExclusion`) do not make incidents
-similar either: a domain controller in every incident says nothing.
+similar either: a domain controller in every incident says nothing. Nor do values found
+in more than `COMMON_INCIDENTS` incidents, for the same reason and so the query reads a
+bounded number of rows (the incidents' entities, `entity_index`) whatever the data size.
 """
 
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, F
+from django.db.models import Count
 
-from incidents.models import Alert, CorrelationExclusion, Entity, Incident, Relation
+from incidents.models import CorrelationExclusion, Entity, Incident, IncidentEntity
 
 WINDOW = timedelta(days=14)
 LIMIT = 20
+COMMON_INCIDENTS = 250
 NAMED = 3
 
 
@@ -29,7 +32,7 @@ class Similar:
 
 
 def similar_incidents(incident: Incident) -> list[Similar]:
-    """Up to `LIMIT` incidents like `incident`, most shared entities first (5 queries)."""
+    """Up to `LIMIT` incidents like `incident`, most shared entities first (7 queries)."""
     start = (incident.first_activity_time or incident.created) - WINDOW
     end = (incident.last_activity_time or incident.created) + WINDOW
     candidates = (
@@ -43,16 +46,28 @@ def similar_incidents(incident: Incident) -> list[Similar]:
         .order_by()
     )
     excluded = CorrelationExclusion.objects.filter(workspace_id=incident.workspace_id)
-    mine = (
-        Alert.entities.through.objects.filter(alert__relations__incident=incident)
+    # The incidents' entities (`entity_index`), not their alerts' links: an entity in
+    # 60,000 alerts is one row per incident here.
+    mine = list(
+        IncidentEntity.objects.filter(incident=incident)
         .exclude(entity_id__in=excluded.values("entity_id"))
-        .values("entity_id")
+        .values_list("entity_id", flat=True)
     )
+    # Nor do values in more than COMMON_INCIDENTS incidents: they say little, and would
+    # cost a row for each of their incidents.
+    common = (
+        IncidentEntity.objects.filter(entity_id__in=mine)
+        .values("entity_id")
+        .annotate(n=Count("incident_id"))
+        .filter(n__gt=COMMON_INCIDENTS)
+        .values_list("entity_id", flat=True)
+    )
+    mine = sorted(set(mine) - set(common))
     found: dict[int, Similar] = {}
     shared = (
-        Relation.objects.filter(incident__in=candidates, alert__entities__in=mine)
+        IncidentEntity.objects.filter(incident__in=candidates, entity_id__in=mine)
         .values_list("incident_id")
-        .annotate(n=Count("alert__entities", distinct=True))
+        .annotate(n=Count("entity_id"))
         .order_by("-n", "-incident_id")[:LIMIT]
     )
     for pk, n in shared:
@@ -89,13 +104,11 @@ def _name_shared(similar: list[Similar], mine) -> None:
     if not by_pk:
         return
     rows = (
-        Entity.objects.filter(pk__in=mine, alerts__relations__incident_id__in=by_pk)
-        # The incident of the join the filter made: one row per entity and incident.
-        .annotate(incident_id=F("alerts__relations__incident_id"))
-        .order_by("kind", "identifier")
-        .distinct()
+        IncidentEntity.objects.filter(entity_id__in=mine, incident_id__in=by_pk)
+        .select_related("entity")
+        .order_by("entity__kind", "entity__identifier")
     )
-    for entity in rows:
-        s = by_pk[entity.incident_id]
+    for row in rows:
+        s = by_pk[row.incident_id]
         if len(s.shared) < NAMED:
-            s.shared.append(entity)
+            s.shared.append(row.entity)

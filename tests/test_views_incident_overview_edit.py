@@ -328,6 +328,26 @@ def test_values_too_common_to_correlate_on_do_not_make_incidents_similar(
     assert f"#{other.number} " not in similar_html(client, incident)
 
 
+def test_values_found_in_very_many_incidents_do_not_make_incidents_similar(
+    client, reader, workspace, incident, monkeypatch
+):
+    monkeypatch.setattr("incidents.similar.COMMON_INCIDENTS", 2)
+    scanner = EntityFactory(workspace=workspace, kind="ip", identifier="10.0.0.5")
+    account = EntityFactory(workspace=workspace, kind="account", identifier="bjenkins")
+    alert_in(incident).entities.add(scanner, account)
+    others = [incident_with_alerts(0, workspace=workspace, title=f"Scan {n}") for n in range(2)]
+    for other in others:
+        alert_in(other).entities.add(scanner)
+    alert_in(others[0]).entities.add(account)
+    client.force_login(reader)
+
+    html = similar_html(client, incident)
+
+    # The scanner is in three incidents, more than two: only the account counts.
+    assert "1 shared entity: bjenkins" in html
+    assert f"#{others[1].number} " not in html
+
+
 def test_incidents_older_than_fourteen_days_are_not_similar(client, reader, workspace, incident):
     import datetime as dt
 
