@@ -292,7 +292,14 @@ def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> P
     in the provider's incident), said beside the button instead of after a click.
     """
     in_incident = Exists(Relation.objects.filter(incident=incident, alert=OuterRef("pk")))
-    queryset = Alert.objects.filter(entities=entity).annotate(in_incident=in_incident)
+    # A semi-join, not a join: for a host in 60,000 alerts the planner walks the queue's
+    # index newest first and stops after a page; for a rare value it reads its few links.
+    involves = Exists(
+        Alert.entities.through.objects.filter(alert_id=OuterRef("pk"), entity_id=entity.pk)
+    )
+    queryset = Alert.objects.filter(involves, workspace_id=entity.workspace_id).annotate(
+        in_incident=in_incident
+    )
     keys = [Key("time_generated", descending=True), Key("id", descending=True)]
     page = keyset_page(queryset, keys, cursor, ENTITY_TIMELINE_SIZE)
     attach_incidents(page.rows)
