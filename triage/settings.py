@@ -89,6 +89,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
             ],
+            # Row helpers every list uses: URL patterns and timestamps.
+            "builtins": ["incidents.templatetags.rows"],
         },
     },
 ]

@@ -1,6 +1,12 @@
-"""`{% kind_icon kind %}`: the address of an entity kind's icon (static/img/kinds/)."""
+"""`{% kind_icon kind %}`: the address of an entity kind's icon (static/img/kinds/), and
+`{{ kind|kind_label }}`: its name ("Host"). Both are looked up once per kind, not per
+entity shown (`get_kind_display` rebuilds the kinds' choices on every call)."""
+
+import functools
 
 from django import template
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.templatetags.static import static
 
 from incidents.models import EntityKind
@@ -37,6 +43,21 @@ OWN_ICONS = {
 
 
 @register.simple_tag
+@functools.cache
 def kind_icon(kind: str) -> str:
     name = kind if kind in OWN_ICONS else ICONS.get(kind, "other")
     return static(f"img/kinds/{name}.svg")
+
+
+@receiver(setting_changed)
+def _static_changed(setting: str, **kwargs) -> None:
+    if setting in ("STATIC_URL", "STORAGES"):
+        kind_icon.cache_clear()
+
+
+LABELS = dict(EntityKind.choices)
+
+
+@register.filter
+def kind_label(kind: str) -> str:
+    return LABELS.get(kind, kind)
