@@ -28,6 +28,7 @@ from incidents.models import (
     Entity,
     EntityKind,
     Incident,
+    IncidentEntity,
     IncidentStatus,
     Relation,
     Workspace,
@@ -292,14 +293,7 @@ def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> P
     in the provider's incident), said beside the button instead of after a click.
     """
     in_incident = Exists(Relation.objects.filter(incident=incident, alert=OuterRef("pk")))
-    # A semi-join, not a join: for a host in 60,000 alerts the planner walks the queue's
-    # index newest first and stops after a page; for a rare value it reads its few links.
-    involves = Exists(
-        Alert.entities.through.objects.filter(alert_id=OuterRef("pk"), entity_id=entity.pk)
-    )
-    queryset = Alert.objects.filter(involves, workspace_id=entity.workspace_id).annotate(
-        in_incident=in_incident
-    )
+    queryset = alerts_involving(entity).annotate(in_incident=in_incident)
     keys = [Key("time_generated", descending=True), Key("id", descending=True)]
     page = keyset_page(queryset, keys, cursor, ENTITY_TIMELINE_SIZE)
     attach_incidents(page.rows)
@@ -308,6 +302,16 @@ def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> P
     for alert in page.rows:
         alert.remove_refusal = provider_refusal(alert, incident) if alert.in_incident else ""
     return page
+
+
+def alerts_involving(entity: Entity) -> QuerySet:
+    """The entity's alerts as a semi-join, not a join: for a host in 60,000 alerts the
+    planner walks the queue's index newest first and stops after a page; for a rare value
+    it reads its few links and sorts them."""
+    involves = Exists(
+        Alert.entities.through.objects.filter(alert_id=OuterRef("pk"), entity_id=entity.pk)
+    )
+    return Alert.objects.filter(involves, workspace_id=entity.workspace_id)
 
 
 def provider_refusal(alert: Alert, incident: Incident) -> str:
@@ -353,7 +357,8 @@ def related_alerts(
     and `until`: at most `limit`, each with `incident_links`, and whether there are more
     (2 queries). The investigation graph's "Related alerts"."""
     queryset = (
-        Alert.objects.filter(entities=entity, time_generated__range=(since, until))
+        alerts_involving(entity)
+        .filter(time_generated__range=(since, until))
         .exclude(relations__incident=incident)
         .order_by("-time_generated", "-id")
     )
@@ -367,8 +372,9 @@ def related_incidents(
 ) -> tuple[list[Incident], bool]:
     """Other incidents with an alert involving `entity`: open ones first, then the most
     recently active; at most `limit`, and whether there are more (1 query)."""
+    # From the incidents' entity rows (`entity_index`), not from every alert of the entity.
     numbers = (
-        Relation.objects.filter(alert__entities=entity)
+        IncidentEntity.objects.filter(entity=entity)
         .exclude(incident=incident)
         .values("incident_id")
     )
