@@ -7,9 +7,10 @@ class IncidentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from incidents import entity_index
+        from incidents import alert_days, entity_index
         from incidents.models import Alert
 
+        alert_days.connect()
         m2m_changed.connect(
             entity_index.links_changed,
             sender=Alert.entities.through,

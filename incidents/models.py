@@ -405,6 +405,39 @@ class IncidentEntity(models.Model):
         return f"{self.entity_id} in {self.incident_id}"
 
 
+class AlertDay(models.Model):
+    """How many of a workspace's alerts were generated on a day (UTC), and, per entity, how
+    many of them involve it (`entity` set). Kept by `incidents.alert_days` as alerts and
+    their entities arrive, so the rules' "too common" guard reads a week as a few rows
+    instead of counting a week of alerts for every batch and every entity panel."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # Null: all the workspace's alerts of the day.
+    entity = models.ForeignKey(
+        Entity, on_delete=models.CASCADE, related_name="+", null=True, db_index=False
+    )
+    day = models.DateField()
+    # Changed by adding to it (a removed link adds -1), so no positive CHECK in the way.
+    alerts = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "day"],
+                condition=Q(entity__isnull=False),
+                name="alert_day_entity_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "day"],
+                condition=Q(entity__isnull=True),
+                name="alert_day_workspace_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.alerts}"
+
+
 class EntityIdentifier(models.Model):
     """One identity key of an entity (Sentinel's identifiers): records sharing a key are one.
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from incidents import bulk, entity_index
+from incidents import alert_days, bulk, entity_index
 from incidents.activity import Actor
 from incidents.ingest.entities import EntityError, EntityRecord, parse_entities
 from incidents.ingest.placement import place_new_alerts
@@ -130,6 +130,7 @@ def _ingest_once(workspace: Workspace, batch: Sequence[Prepared], *, actor: Acto
 
         new = [s for s in seen.values() if s.new]
         bulk.insert([s.alert for s in new])
+        alert_days.add(alerts=[(workspace.pk, s.alert.time_generated) for s in new])
         changed = [s.alert for s in seen.values() if not s.new and s.alert.updated == now]
         linked = _link_entities(workspace, list(seen.values()))
         # An alert seen before that gained an entity was updated too.
@@ -263,6 +264,7 @@ def _link_entities(workspace: Workspace, states: list[_Seen]) -> set[uuid.UUID]:
         Link.objects.filter(alert_id__in=old).values_list("alert_id", "entity_id") if old else ()
     )
     links: list[tuple[int, int]] = []
+    counted: list[tuple[int, int, dt.datetime]] = []
     gained = set()
     for state, group_ids in per_alert:
         for entity_id in dict.fromkeys(entity_of[groups.find(g)] for g in group_ids):
@@ -270,9 +272,11 @@ def _link_entities(workspace: Workspace, states: list[_Seen]) -> set[uuid.UUID]:
                 continue
             existing.add((state.alert.pk, entity_id))
             links.append((state.alert.pk, entity_id))
+            counted.append((entity_id, workspace.pk, state.alert.time_generated))
             if not state.new:
                 gained.add(state.alert.system_alert_id)
     bulk.insert_pairs(Link, ("alert", "entity"), links)
+    alert_days.add(links=counted)
     return gained
 
 

@@ -11,8 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count
-
+from incidents import alert_days
 from incidents.models import Alert, CorrelationExclusion, EntityIdentifier, Workspace
 
 GUARD_DAYS = 7
@@ -77,9 +76,9 @@ def excluded(
     """The entities among `entity_ids` that must not join alerts by themselves.
 
     `analysts=False` leaves out the analysts' exclusions (a caller that read them itself).
-    A value can only be too common when it is in more than `COMMON_MINIMUM` alerts of all
-    time: that cheap count (the links alone) comes first, and the week's total and
-    counts are read only for the few values above it.
+    The week's counts come from the alerts per day (`alert_days`): whole UTC days, the
+    `GUARD_DAYS` before `now`'s day and that day; two queries however many values and
+    alerts there are.
     """
     reasons: dict[int, str] = {}
     if not entity_ids:
@@ -91,37 +90,10 @@ def excluded(
             reasons[entity_id] = f"excluded by {who or 'an administrator'}" + (
                 f": {reason}" if reason else ""
             )
-    through = Alert.entities.through
-    frequent = dict(
-        through.objects.filter(entity_id__in=entity_ids - set(reasons))
-        .values("entity_id")
-        .annotate(n=Count("alert_id"))
-        .filter(n__gt=COMMON_MINIMUM)
-        .values_list("entity_id", "n")
-    )
-    if not frequent:
-        return Excluded(reasons)
-    week = {
-        "alert__workspace": workspace,
-        "alert__time_generated__gte": now - dt.timedelta(days=GUARD_DAYS),
-        "alert__time_generated__lte": now,
-    }
-    total = Alert.objects.filter(
-        **{key.removeprefix("alert__"): value for key, value in week.items()}
-    ).count()
+    total = alert_days.total(workspace, now, GUARD_DAYS)
     limit = max(total * workspace.common_entity_share, COMMON_MINIMUM)
-    # Only values in more than `limit` alerts of all time can be in more of the week's.
-    candidates = [entity_id for entity_id, n in frequent.items() if n > limit]
-    if not candidates:
-        return Excluded(reasons)
-    counts = (
-        through.objects.filter(entity_id__in=candidates, **week)
-        .values("entity_id")
-        .annotate(n=Count("alert_id"))
-        .filter(n__gt=limit)
-        .values_list("entity_id", "n")
-    )
-    for entity_id, n in counts:
+    counts = alert_days.entities_above(entity_ids - set(reasons), now, GUARD_DAYS, limit)
+    for entity_id, n in counts.items():
         reasons[entity_id] = (
             f"too common: in {n:,} of the workspace's {total:,} alerts of the last "
             f"{GUARD_DAYS} days (more than {workspace.common_entity_share:.0%})"

@@ -35,7 +35,7 @@ from django.core.validators import validate_slug
 from django.db import connection, connections, reset_queries, transaction
 from django.utils import timezone
 
-from incidents import bulk, mitre
+from incidents import alert_days, bulk, mitre
 from incidents import demo_catalog as catalog
 from incidents.activity import Actor
 from incidents.demo_catalog import Detection, Product
@@ -150,6 +150,9 @@ class Command(BaseCommand):
                 counts.update(builder.seed_chunk(index, chunk))
                 progress.update(counts["alerts"])
         progress.finish(counts["alerts"])
+        # Loaded in bulk, without the per-alert counting: count the days once.
+        with transaction.atomic():
+            alert_days.rebuild(workspace)
         counts["entities"] = entities
         self._report(workspace, counts, users, time.monotonic() - started)
 
