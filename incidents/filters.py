@@ -1,17 +1,19 @@
 """The queues' filters. Their state lives in the query string, so a view can be shared."""
 
 import datetime as dt
+import operator
 import re
 from dataclasses import dataclass
+from functools import reduce
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from incidents.facets import has_item, matching, present_values
-from incidents.models import Alert, AlertStatus, Incident, IncidentStatus, Relation, Severity
+from incidents.models import Alert, AlertStatus, Incident, IncidentStatus, Severity
 
 NUMBER = re.compile(r"^\s*#?(\d{1,18})\b")
 
@@ -177,13 +179,14 @@ class IncidentFilter(BoundedSearch, django_filters.FilterSet):
         return queryset.filter(provider_name__in=matching(value, self.present["provider"]))
 
     def filter_product(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # The incident's own list of its alerts' products (`entity_index`): no join.
         products = matching(value, self.present["product"])
-        holds = Relation.objects.filter(incident=OuterRef("pk"), alert__product_name__in=products)
-        return queryset.filter(Exists(holds))
+        if not products:
+            return queryset.none()
+        return queryset.filter(reduce(operator.or_, (has_item("products", p) for p in products)))
 
     def filter_tactic(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        holds = Relation.objects.filter(has_item("alert__tactics", value), incident=OuterRef("pk"))
-        return queryset.filter(Exists(holds))
+        return queryset.filter(has_item("tactics", value))
 
     def filter_label(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # In any case: an incident's labels are unique regardless of case (actions.add_label).

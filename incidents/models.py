@@ -201,6 +201,9 @@ class Incident(models.Model):
         related_name="owned_incidents",
     )
     labels = models.JSONField(default=list, blank=True)
+    # Its alerts' products and tactics, sorted: kept by `incidents.entity_index`.
+    products = models.JSONField(default=list, blank=True, editable=False)
+    tactics = models.JSONField(default=list, blank=True, editable=False)
     provider_name = models.CharField(max_length=100, default="Triage")
     provider_incident_id = models.CharField(max_length=200, blank=True)
     first_activity_time = models.DateTimeField(null=True, blank=True)

@@ -466,7 +466,7 @@ def test_adding_takes_the_same_number_of_queries_for_one_alert_or_fifty(
     source = incident_with_alerts(count, workspace=workspace)
     alerts = [r.alert for r in source.relations.select_related("alert")]
 
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(13):
         membership.add_alerts(incident, alerts, actor=actor, comment="Same actor.")
 
     incident.refresh_from_db()

@@ -623,7 +623,7 @@ def test_a_merge_takes_the_same_number_of_queries_for_one_alert_or_a_full_incide
     comment_on(sources[0], "Comment.")
 
     # Each further source adds 3: closing it, its Closed entry, its label and pointer.
-    with django_assert_max_num_queries(28):
+    with django_assert_max_num_queries(30):
         merge(sources, target, actor)
 
     assert target.alert_count == 2 + 2 * count

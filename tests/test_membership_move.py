@@ -883,7 +883,7 @@ def test_a_failure_in_the_middle_of_a_move_leaves_everything_as_it_was(
 @pytest.mark.parametrize("count", [1, 50])
 # Each count includes the 3 queries that record the change for Undo (its relations, the
 # change, the incidents it touched).
-@pytest.mark.parametrize(("to_new_incident", "queries"), [(False, 18), (True, 23)])
+@pytest.mark.parametrize(("to_new_incident", "queries"), [(False, 20), (True, 25)])
 def test_moving_takes_the_same_number_of_queries_for_one_alert_or_fifty(
     count, to_new_incident, queries, destination, workspace, actor, django_assert_max_num_queries
 ):
@@ -911,7 +911,7 @@ def test_moving_alerts_out_of_every_incident_takes_a_bounded_number_of_queries(
     alerts = alerts_of(first)
     membership.add_alerts(second, alerts, actor=actor)
 
-    with django_assert_max_num_queries(15):  # 3 of them record the change for Undo
+    with django_assert_max_num_queries(17):  # 3 of them record the change for Undo
         membership.move_alerts(alerts, destination=destination, actor=actor)
 
     assert all(incident_ids_of(a) == {destination.pk} for a in alerts)

@@ -74,6 +74,9 @@ class World:
     # (incident id, entity id, open?) as `entity_index` keeps them, and what they should be.
     entity_rows: set[tuple[int, int, bool]]
     expected_entity_rows: set[tuple[int, int, bool]]
+    # Incident id → (its products, its tactics), as stored and as its alerts have them.
+    summaries: dict[int, tuple[list, list]]
+    alert_summaries: dict[int, tuple[list, list]]
 
     @classmethod
     def read(cls) -> "World":
@@ -99,6 +102,13 @@ class World:
                     merged_into__isnull=False
                 ).values_list("pk", "merged_into_id", "status")
             },
+            summaries={
+                pk: (products, tactics)
+                for pk, products, tactics in Incident.objects.values_list(
+                    "pk", "products", "tactics"
+                )
+            },
+            alert_summaries=alert_summaries(),
             entity_rows=set(IncidentEntity.objects.values_list("incident_id", "entity_id", "open")),
             expected_entity_rows=set(
                 Relation.objects.filter(alert__entities__isnull=False).values_list(
@@ -120,6 +130,17 @@ class World:
         }
 
 
+def alert_summaries() -> dict[int, tuple[list, list]]:
+    products: dict[int, set] = {pk: set() for pk in Incident.objects.values_list("pk", flat=True)}
+    tactics: dict[int, set] = {pk: set() for pk in products}
+    for incident_id, product, alert_tactics in Relation.objects.filter(
+        alert__isnull=False
+    ).values_list("incident_id", "alert__product_name", "alert__tactics"):
+        products[incident_id] |= {product} if product else set()
+        tactics[incident_id] |= set(alert_tactics)
+    return {pk: (sorted(products[pk]), sorted(tactics[pk])) for pk in products}
+
+
 class MembershipRules(RuleBasedStateMachine):
     # What all examples did, so the test can show that it exercised both outcomes.
     outcomes: Counter[str] = Counter()
@@ -131,7 +152,17 @@ class MembershipRules(RuleBasedStateMachine):
         self.actor = Actor.for_user(UserFactory(username="analyst"))
         self.workspaces = [WorkspaceFactory(name="soc"), WorkspaceFactory(name="branch")]
         soc, branch = self.workspaces
-        plain = AlertFactory.create_batch(5, workspace=soc)
+        # Products and tactics that differ from alert to alert, as the incidents list them.
+        plain = [
+            AlertFactory(workspace=soc, product_name=product, tactics=tactics)
+            for product, tactics in [
+                ("Microsoft Sentinel", ["Execution"]),
+                ("Microsoft Defender for Endpoint", ["Execution", "Persistence"]),
+                ("", []),
+                ("Microsoft Defender for Identity", ["CredentialAccess"]),
+                ("Microsoft Sentinel", ["LateralMovement"]),
+            ]
+        ]
         defender = AlertFactory.create_batch(3, workspace=soc, provider_name=DEFENDER)
         # A host in most alerts, an account in some: incidents share entities.
         host, account = EntityFactory(workspace=soc), EntityFactory(workspace=soc, kind="account")
@@ -338,6 +369,10 @@ class MembershipRules(RuleBasedStateMachine):
     @invariant()
     def each_incident_lists_its_alerts_entities_flagged_open_or_not(self):
         assert self.world.entity_rows == self.world.expected_entity_rows
+
+    @invariant()
+    def each_incident_lists_its_alerts_products_and_tactics(self):
+        assert self.world.summaries == self.world.alert_summaries
 
     @invariant()
     def alerts_only_join_incidents_of_their_workspace(self):

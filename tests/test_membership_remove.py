@@ -202,7 +202,7 @@ def test_removing_takes_the_same_number_of_queries_however_many_alerts_the_incid
     alert = incident.relations.first().alert
     membership.add_alerts(IncidentFactory(workspace=workspace), [alert], actor=actor)
 
-    with django_assert_max_num_queries(15):  # 3 of them record the change for Undo
+    with django_assert_max_num_queries(17):  # 3 of them record the change for Undo
         membership.remove_alert(incident, alert, actor=actor)
 
     assert incident.alert_count == count - 1

@@ -549,7 +549,7 @@ def test_undoing_a_merge_takes_the_same_number_of_queries_for_one_alert_or_a_ful
     sources = [incident_with_alerts(count, workspace=workspace) for _ in range(2)]
     result = merge(sources, destination, actor)
 
-    with django_assert_max_num_queries(24):
+    with django_assert_max_num_queries(26):
         membership.undo_change(result.change, actor=actor)
 
     assert len(alert_ids_of(destination)) == 2
@@ -563,7 +563,7 @@ def test_undoing_a_move_to_a_new_incident_takes_a_bounded_number_of_queries(
     source = incident_with_alerts(count, workspace=workspace)
     result = move(alerts_of(source), source, None, actor, emptied_incident="close")
 
-    with django_assert_max_num_queries(22):
+    with django_assert_max_num_queries(24):
         membership.undo_change(result.change, actor=actor)
 
     source.refresh_from_db()

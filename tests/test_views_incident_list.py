@@ -200,7 +200,7 @@ def test_its_query_count_does_not_grow_with_rows(
     client.force_login(responder)
     # Session, user, memberships; the filters' choice lists; the page; its product names;
     # the count of matches.
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(6):
         response = client.get(f"{URL}?sort=-severity&product=Microsoft+Defender+for+Endpoint")
     assert len(response.context["page"].rows) == min(rows, 50)
 
@@ -213,7 +213,7 @@ def test_its_query_count_does_not_grow_with_incidents_without_alerts(
     client.force_login(responder)
     # Session, user, memberships; the filters' choice lists; the page; its product names;
     # the count of matches.
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(6):
         response = client.get(f"{URL}?alerts=none")
     assert len(response.context["page"].rows) == min(rows, 50)
     assert response.content.decode().count("data-no-alerts>No alerts<") == min(rows, 50)

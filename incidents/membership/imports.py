@@ -118,6 +118,7 @@ def import_incidents(
         for number, (incident, alerts) in zip(numbers, batch, strict=True):
             incident.number = number
             incident.alert_count = len(alerts)
+            incident.products, incident.tactics = entity_index.summary_of(alerts)
             if alerts:
                 incident.first_activity_time = min(a.start_time or a.time_generated for a in alerts)
                 incident.last_activity_time = max(a.end_time or a.time_generated for a in alerts)
@@ -254,6 +255,7 @@ def correlate_new_alerts(
         for number, (incident, chunk, _, _) in zip(numbers, opens, strict=True):
             incident.number = number
             incident.alert_count = len(chunk)
+            incident.products, incident.tactics = entity_index.summary_of(chunk)
             incident.first_activity_time = min(a.start_time or a.time_generated for a in chunk)
             incident.last_activity_time = max(a.end_time or a.time_generated for a in chunk)
         bulk.insert([incident for incident, _, _, _ in opens])

@@ -374,7 +374,7 @@ def test_put_takes_a_constant_number_of_queries(api, workspace, django_assert_ma
     alerts = [alert_in(IncidentFactory(workspace=workspace)) for _ in range(2)]
 
     for incident, alert in ((small, alerts[0]), (big, alerts[1])):
-        with django_assert_max_num_queries(25):
+        with django_assert_max_num_queries(27):
             assert api.relate(incident, "rel-1", alert).status_code == 201
 
 
