@@ -416,7 +416,10 @@ def search_incidents(
     elif text.strip():
         queryset = title_matches(queryset, text)
     else:
-        queryset = queryset.exclude(status=IncidentStatus.CLOSED)
+        # Open incidents only, most recent activity first: read in order from the
+        # activity index (the "closed last" order below would sort every incident).
+        open_ones = queryset.exclude(status=IncidentStatus.CLOSED).order_by(*RECENT_FIRST)
+        return list(open_ones[:SEARCH_LIMIT])
     # Open incidents first, then closed ones, each most recent activity first.
     closed_last = Case(When(status=IncidentStatus.CLOSED, then=1), default=0)
     return list(queryset.order_by(closed_last, *RECENT_FIRST)[:SEARCH_LIMIT])
