@@ -27,18 +27,19 @@ STAND_INS = ("987654321987", str(uuid.UUID("0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f
 
 
 class UrlPattern:
-    """A reversed URL with a hole where its one argument goes."""
+    """A reversed URL with a hole where its last argument goes; `fixed` are the others
+    (`{% url_pattern 'incidents:remove_alert' incident.number as remove_url %}`)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *fixed: object) -> None:
         for stand_in in STAND_INS:
             try:
-                url = reverse(name, args=[stand_in])
+                url = reverse(name, args=[*fixed, stand_in])
             except NoReverseMatch:
                 continue
             self.prefix, found, self.suffix = url.partition(stand_in)
             if found:
                 return
-        raise NoReverseMatch(f"{name} does not take one integer or UUID argument")
+        raise NoReverseMatch(f"{name} does not end with an integer or UUID argument")
 
     def fill(self, value: object) -> SafeString:
         # The prefix and suffix come from the urlconf; the argument is escaped.
@@ -46,8 +47,8 @@ class UrlPattern:
 
 
 @register.simple_tag
-def url_pattern(name: str) -> UrlPattern:
-    return UrlPattern(name)
+def url_pattern(name: str, *fixed: object) -> UrlPattern:
+    return UrlPattern(name, *fixed)
 
 
 @register.filter
