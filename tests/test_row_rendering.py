@@ -39,7 +39,7 @@ def test_a_timestamp_is_a_time_element_or_a_dash(settings):
     assert render("{{ t|timestamp }}", t=None) == '<span class="muted">—</span>'
 
 
-@pytest.mark.parametrize("url", ["/incidents/?status=", "/alerts/", "alerts tab"])
+@pytest.mark.parametrize("url", ["/incidents/?status=", "/alerts/", "alerts tab", "overview"])
 def test_the_lists_reverse_as_many_urls_for_thirty_rows_as_for_one(
     client, responder, workspace, monkeypatch, url
 ):
@@ -61,7 +61,8 @@ def test_the_lists_reverse_as_many_urls_for_thirty_rows_as_for_one(
         for _ in range(size - 1):
             incident_with_alerts(1, workspace=workspace)
         alert_in(incident)
-        target = f"/incidents/{incident.number}/alerts/" if url == "alerts tab" else url
+        tabs = {"alerts tab": "alerts/", "overview": ""}
+        target = f"/incidents/{incident.number}/{tabs[url]}" if url in tabs else url
         calls.clear()
         assert client.get(target).status_code == 200
         counts.append(len(calls))
