@@ -25,7 +25,9 @@ from django.db import connection  # noqa: E402
 from incidents.models import (  # noqa: E402
     ActivityEntry,
     Alert,
+    AlertDay,
     Incident,
+    IncidentEntity,
     MembershipChange,
     Relation,
     Workspace,
@@ -40,6 +42,8 @@ def checks() -> list[tuple[str, str, list]]:
     incident, alert, relation = (q(m._meta.db_table) for m in (Incident, Alert, Relation))
     activity, workspace = q(ActivityEntry._meta.db_table), q(Workspace._meta.db_table)
     change = q(MembershipChange._meta.db_table)
+    links = q(Alert.entities.through._meta.db_table)
+    entity_rows, alert_days = q(IncidentEntity._meta.db_table), q(AlertDay._meta.db_table)
     touched = q(MembershipChange.incidents.through._meta.db_table)
     cap = settings.TRIAGE_MAX_ALERTS_PER_INCIDENT
     alert_counts = f"""
@@ -118,6 +122,50 @@ def checks() -> list[tuple[str, str, list]]:
             f"""SELECT w.name, w.next_incident_number, MAX(i.number) FROM {workspace} w
                 JOIN {incident} i ON i.workspace_id = w.id
                 GROUP BY w.id HAVING MAX(i.number) >= w.next_incident_number""",
+            [],
+        ),
+        (
+            "each incident's entity rows are its alerts' entities, flagged open as it is",
+            f"""WITH expected AS (
+                    SELECT DISTINCT r.incident_id, l.entity_id,
+                        i.status IN ('New', 'Active') AS open
+                    FROM {relation} r JOIN {links} l ON l.alert_id = r.alert_id
+                    JOIN {incident} i ON i.id = r.incident_id
+                ), stored AS (SELECT incident_id, entity_id, open FROM {entity_rows})
+                (SELECT 'missing', * FROM expected EXCEPT SELECT 'missing', * FROM stored)
+                UNION ALL
+                (SELECT 'extra', * FROM stored EXCEPT SELECT 'extra', * FROM expected)""",
+            [],
+        ),
+        (
+            "each incident's products are its alerts' products",
+            f"""SELECT i.number, i.products, e.products FROM {incident} i
+                LEFT JOIN (
+                    SELECT r.incident_id,
+                        jsonb_agg(DISTINCT a.product_name ORDER BY a.product_name) AS products
+                    FROM {relation} r JOIN {alert} a ON a.id = r.alert_id
+                    WHERE a.product_name <> '' GROUP BY r.incident_id
+                ) e ON e.incident_id = i.id
+                WHERE i.products <> COALESCE(e.products, '[]'::jsonb)""",
+            [],
+        ),
+        (
+            "alerts per day equal the alerts of each day, of each workspace and entity",
+            f"""WITH expected AS (
+                    SELECT a.workspace_id, NULL::bigint AS entity_id,
+                        (a.time_generated AT TIME ZONE 'UTC')::date AS day, COUNT(*) AS n
+                    FROM {alert} a GROUP BY 1, 2, 3
+                    UNION ALL
+                    SELECT a.workspace_id, l.entity_id,
+                        (a.time_generated AT TIME ZONE 'UTC')::date, COUNT(*)
+                    FROM {links} l JOIN {alert} a ON a.id = l.alert_id GROUP BY 1, 2, 3
+                ), stored AS (
+                    SELECT workspace_id, entity_id, day, alerts::bigint FROM {alert_days}
+                    WHERE alerts <> 0
+                )
+                (SELECT 'missing', * FROM expected EXCEPT SELECT 'missing', * FROM stored)
+                UNION ALL
+                (SELECT 'extra', * FROM stored EXCEPT SELECT 'extra', * FROM expected)""",
             [],
         ),
     ]
