@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 
 from incidents.models import AlertStatus, Incident
+from incidents.templatetags.kinds import kind_icon, kind_label
 from incidents.text import reveal_bidi
 
 register = template.Library()
@@ -150,6 +151,147 @@ def incident_rows(context, incidents: list[Incident]) -> SafeString:
                 else mark_safe(' <span class="badge badge-empty" data-no-alerts>No alerts</span>'),
                 products=mark_safe("".join(products)) if products else format_html(MUTED, "—"),
                 time=timestamp(template_localtime(incident.last_activity_time)),
+            )
+        )
+    return mark_safe("".join(html))
+
+
+# --- alerts ----------------------------------------------------------------------------
+
+ENTITY_TAG = (
+    '<span class="entity-tag" title="{label}: {identifier}"><img class="kind-icon" src="{icon}" '
+    'alt="{label}" width="14" height="14"> {name}</span>'
+)
+
+
+@register.filter
+def alert_entities(alert) -> SafeString:
+    """The alert's main entities (hosts, accounts, IPs), each with its kind's icon: what
+    tells alerts of the same name apart (`selectors.attach_main_entities`)."""
+    entities = getattr(alert, "main_entities", None)
+    if not entities:
+        return mark_safe("")
+    tags = [
+        format_html(
+            ENTITY_TAG,
+            label=kind_label(e.kind),
+            identifier=reveal_bidi(e.identifier),
+            icon=kind_icon(e.kind),
+            name=reveal_bidi(e.display_name or e.identifier),
+        )
+        for e in entities
+    ]
+    more = getattr(alert, "more_entities", 0)
+    if more:
+        tags.append(format_html('<span class="muted">+{} more</span>', more))
+    return format_html('<span class="alert-entities">{}</span>', mark_safe("".join(tags)))
+
+
+def _reason_words(why, lead: str) -> SafeString:
+    if not why.rule_name:
+        return format_html("{}", reveal_bidi(why.text))
+    name = reveal_bidi(why.rule_name)
+    if why.rule_url:
+        name = format_html('<a href="{}">{}</a>', why.rule_url, name)
+    return format_html("{} “{}”: {}", lead, name, reveal_bidi(why.text))
+
+
+@register.filter
+def reason(why) -> SafeString:
+    """Why an alert is in an incident (`rules.explain.Explanation`): the text, or
+    Rule “name” (linked to the rule): text; and for a merged relation, why before."""
+    if not why:
+        return mark_safe("")
+    html = _reason_words(why, "Rule")
+    if why.earlier:
+        before = _reason_words(why.earlier, "rule")
+        html = format_html('{} <span class="muted">· before: {}</span>', html, before)
+    return html
+
+
+ALERT_ROW = (
+    '<tr class="sev-row sev-{sev}">{check}'
+    '<td class="title"><a href="{url}">{name}</a>{entities}{refusal}</td>'
+    '<td><span class="sev sev-{sev}">{severity}</span></td>'
+    "<td>{status}</td>"
+    "<td>{product}</td>"
+    '<td class="nowrap">{time}</td>'
+    '<td class="links">{links}</td>{why}</tr>\n'
+)
+
+
+@register.simple_tag(takes_context=True)
+def alert_rows(context, alerts) -> SafeString:
+    """Rows of alerts (the alerts queue; with `incident` in the context, an incident's
+    Alerts tab and expanded queue row, with "Why is this here?"): the checkbox, or the
+    reason it is disabled, the name and main entities, severity, status, product,
+    time, the other incidents and why."""
+    alert_url = UrlPattern("incidents:alert")
+    incident_url = UrlPattern("incidents:incident")
+    can_act = context.get("can_act")
+    incident = context.get("incident")
+    here = incident.number if incident else None
+    html = []
+    for alert in alerts:
+        uuid_ = alert.system_alert_id
+        name = reveal_bidi(alert.display_name)
+        refusal_id = f"link-refusal-{here}-{uuid_}" if incident else f"link-refusal-{uuid_}"
+        refused = can_act and getattr(alert, "remove_refusal", "")
+        if not can_act:
+            check = ""
+        elif refused:
+            check = format_html(
+                '<td class="col-check"><input type="checkbox" disabled aria-label="Select alert '
+                '{}" aria-describedby="{}"></td>',
+                name,
+                refusal_id,
+            )
+        else:
+            check = format_html(
+                '<td class="col-check"><input type="checkbox" name="alert" value="{}" '
+                'aria-label="Select alert {}" data-select></td>',
+                uuid_,
+                name,
+            )
+        links = alert.incident_links
+        others = [
+            format_html(
+                '<a href="{}" title="{} ({})">#{}</a> ',
+                incident_url.fill(link.number),
+                reveal_bidi(link.title),
+                link.status,
+                link.number,
+            )
+            for link in links
+            if link.number != here
+        ]
+        why = ""
+        if incident:
+            found = getattr(alert, "why", None)
+            why = format_html(
+                '<td class="why">{}</td>', reason(found) if found else format_html(MUTED, "—")
+            )
+        html.append(
+            format_html(
+                ALERT_ROW,
+                sev=alert.severity.lower(),
+                check=check,
+                url=alert_url.fill(uuid_),
+                name=name,
+                entities=alert_entities(alert),
+                refusal=format_html(
+                    '<p class="refusal" id="{}">{}</p>',
+                    refusal_id,
+                    reveal_bidi(alert.remove_refusal),
+                )
+                if refused
+                else "",
+                severity=alert.severity,
+                status=alert_status(alert.status),
+                product=reveal_bidi(alert.product_name) or "—",
+                time=timestamp(template_localtime(alert.time_generated)),
+                links=mark_safe("".join(others)) if links else format_html(MUTED, "—"),
+                why=why,
             )
         )
     return mark_safe("".join(html))
