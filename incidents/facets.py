@@ -100,11 +100,16 @@ class Total:
 
 def count_matching(queryset: QuerySet) -> Total:
     """Exact up to `EXACT_UP_TO` (one query that stops there); past it, PostgreSQL's
-    planner estimate (one EXPLAIN). SQLite, a single-user database, counts exactly."""
-    queryset = queryset.order_by()
+    planner estimate (one EXPLAIN). SQLite, a single-user database, counts exactly.
+
+    The stopping count keeps the list's own order (the model's, newest first), so it reads
+    the rows the list reads: unordered, the planner may walk another index (alert names
+    in name order) that holds a common word's matches all in one stretch far along it.
+    """
     if connection.vendor != "postgresql":
-        return Total(queryset.count(), exact=True)
+        return Total(queryset.order_by().count(), exact=True)
     found = queryset[: EXACT_UP_TO + 1].count()
+    queryset = queryset.order_by()
     if found <= EXACT_UP_TO:
         return Total(found, exact=True)
     sql, params = queryset.values("pk").query.sql_with_params()
