@@ -193,9 +193,11 @@ def test_each_value_filter_walks_its_index(admin_client, alerts, model, column, 
     queries = captured(admin_client, changelist(model))
     (walk,) = [q for q in queries if "WITH RECURSIVE" in q and f'"{column}"' in q]
 
-    found = plan(walk)
+    # Sorting priced out too: each step's "next value" must come in order from the index,
+    # whatever the statistics the tests before left on these few rows.
+    found = plan(walk, "sort")
 
-    assert f"Index Only Scan using {index}" in found, found
+    assert f"using {index}" in found, found
     assert "Seq Scan" not in found, found
 
 
