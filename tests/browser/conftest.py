@@ -1,10 +1,13 @@
 """Browser tests: Playwright drives the Debian Chromium against pytest-django's live server."""
 
+import threading
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.test import Client
+from django.test.testcases import LiveServerThread
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Route
 
@@ -19,6 +22,38 @@ STRICT_CSP = (
     "frame-ancestors 'none'"
 )
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+class OneRequestAtATime(ThreadedWSGIServer):
+    """The live server, answering one request at a time when it shares the test's
+    in-memory SQLite connection with its request threads (`connections_override`).
+
+    Two requests at once (a typeahead search still in flight while Save posts) would use
+    that one connection together, and SQLite answers "database table is locked" (a 500
+    the tests report as a browser error). Each request is handled whole, its body
+    included, under a lock; connections stay threaded, so a browser's idle keep-alive
+    connection holds nothing. On PostgreSQL each thread has its own connection and
+    requests run side by side as in production.
+    """
+
+    def set_app(self, application):
+        if not self.connections_override:
+            return super().set_app(application)
+        turn = threading.Lock()
+
+        def one_at_a_time(environ, start_response):
+            with turn:
+                response = application(environ, start_response)
+                try:
+                    return [b"".join(response)]
+                finally:
+                    if hasattr(response, "close"):
+                        response.close()
+
+        return super().set_app(one_at_a_time)
+
+
+LiveServerThread.server_class = OneRequestAtATime
 
 
 @pytest.fixture(scope="session")
