@@ -35,7 +35,7 @@ MAX_LABELS = 50
 
 
 def _lock(incident: Incident) -> Incident:
-    return Incident.objects.select_for_update().get(pk=incident.pk)
+    return Incident.objects.select_for_update(no_key=True).get(pk=incident.pk)
 
 
 def _refresh(incident: Incident, locked: Incident) -> Incident:
@@ -423,7 +423,7 @@ def plan_label(incidents: Sequence[Incident], text: str) -> list[BulkChange]:
 def _lock_all(incidents: Sequence[Incident]) -> list[Incident]:
     """The incidents' rows, locked in one fixed order (by id): two bulk changes of
     overlapping selections wait for each other instead of deadlocking."""
-    rows = Incident.objects.select_for_update(of=("self",)).select_related("owner")
+    rows = Incident.objects.select_for_update(of=("self",), no_key=True).select_related("owner")
     locked = list(rows.filter(pk__in=[i.pk for i in incidents]).order_by("pk"))
     if len(locked) != len({i.pk for i in incidents}):
         raise InvalidChange(

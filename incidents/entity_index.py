@@ -110,7 +110,7 @@ def refresh_for_alerts(alert_ids: Iterable[int]) -> None:
     incidents = Relation.objects.filter(alert_id__in=list(alert_ids), alert__isnull=False)
     ids = incidents.values_list("incident_id", flat=True).distinct()
     with transaction.atomic():
-        locked = Incident.objects.filter(pk__in=ids).order_by("pk").select_for_update()
+        locked = Incident.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True)
         refresh(list(locked.values_list("pk", flat=True)))
 
 

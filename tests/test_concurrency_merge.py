@@ -5,13 +5,15 @@ threads together so that their transactions overlap and their row locks are cont
 """
 
 import random
+import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from incidents import membership
 from incidents.errors import AlreadyMerged, MembershipError, MergeTooLarge, UndoRefused
+from incidents.membership.core import lock_incidents
 from incidents.models import ActivityKind, Alert, Incident, MembershipChange
 from tests.factories import (
     activity_of,
@@ -284,3 +286,39 @@ def test_a_mixed_workload_of_merges_moves_and_undos_keeps_every_rule_and_never_d
     assert snapshot() != before
     assert_rules_hold(limit=12)
     connection.close()
+
+
+def test_a_change_commits_while_another_holds_an_incident_that_its_incidents_point_to(
+    workspace, actor
+):
+    # A move updates its incidents more than once, so at COMMIT PostgreSQL checks their
+    # keys again: here `continues`, which points at an incident another change holds.
+    # That check must not wait for the holder (who may be waiting for us: a deadlock).
+    earlier = incident_with_alerts(1, workspace=workspace)
+    later = incident_with_alerts(2, workspace=workspace)
+    Incident.objects.filter(pk=later.pk).update(continues=earlier)
+    destination = incident_with_alerts(1, workspace=workspace)
+    held, release = threading.Event(), threading.Event()
+
+    def hold_earlier() -> None:
+        try:
+            with transaction.atomic():
+                lock_incidents([earlier.pk])
+                held.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_earlier)
+    holder.start()
+    try:
+        assert held.wait(30)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '5s'")
+        membership.move_alerts(alerts_of(later)[:1], destination=destination, actor=actor)
+    finally:
+        release.set()
+        holder.join(30)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert len(alert_ids_of(destination)) == 2

@@ -76,7 +76,7 @@ def highest_severity(alerts: Iterable[Alert]) -> str:
 
 def lock_alerts(alerts: Sequence[Alert]) -> list[Alert]:
     ids = sorted({a.pk for a in alerts})
-    locked = list(Alert.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    locked = list(Alert.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk"))
     if len(locked) != len(ids):
         found = {a.pk for a in locked}
         gone = next(a for a in alerts if a.pk not in found)
@@ -86,7 +86,12 @@ def lock_alerts(alerts: Sequence[Alert]) -> list[Alert]:
 
 def lock_incidents(ids: Iterable[int]) -> dict[int, Incident]:
     wanted = sorted(set(ids))
-    rows = Incident.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    # FOR NO KEY UPDATE, as PostgreSQL's own UPDATE takes: changes still wait for each
+    # other, but not the foreign-key checks run at COMMIT. An incident updated twice in
+    # one transaction has its keys (`merged_into`, `continues`) checked again there, and
+    # under FOR UPDATE that check waited for whoever held the referenced incident, while
+    # that one waited for ours: a deadlock.
+    rows = Incident.objects.select_for_update(no_key=True).filter(pk__in=wanted).order_by("pk")
     locked = {incident.pk: incident for incident in rows}
     if len(locked) != len(wanted):
         raise IncidentNotFound()

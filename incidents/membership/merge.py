@@ -174,6 +174,9 @@ def preview_merge(sources: Sequence[Incident], *, into: Incident) -> MergePrevie
 class _SourcesChanged(Exception):
     """Alerts joined a source between reading its alerts and locking it: lock them too."""
 
+    def __init__(self, alert_ids: set[int]) -> None:
+        self.alert_ids = alert_ids
+
 
 @dataclass
 class MergeRequest:
@@ -231,13 +234,16 @@ def merge_many(requests: Sequence[MergeRequest]) -> list[MergeResult | MergeRefu
         seen |= ids
     if not merges:
         return results
+    seen_alerts: set[int] = set()
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                done = _merge_locked(list(merges.values()))
+                done = _merge_locked(list(merges.values()), also=seen_alerts)
             break
-        except _SourcesChanged:
-            continue  # The savepoint's rollback released the locks: take them again.
+        except _SourcesChanged as changed:
+            # The savepoint's rollback released the locks: take them again, with the
+            # alerts that had joined, so that busy sources are not chased forever.
+            seen_alerts |= changed.alert_ids
     else:
         raise InvalidChange("The incidents kept changing while merging them; try again.")
     for i, result in zip(merges, done, strict=True):
@@ -245,20 +251,20 @@ def merge_many(requests: Sequence[MergeRequest]) -> list[MergeResult | MergeRefu
     return results
 
 
-def _merge_locked(merges: list[_Merge]) -> list[MergeResult | MergeRefused]:
+def _merge_locked(merges: list[_Merge], also: set[int]) -> list[MergeResult | MergeRefused]:
     source_ids = [pk for merge in merges for pk in merge.source_ids]
     before = _alert_ids(source_ids)
-    wanted = sorted({a for ids in before.values() for a in ids})
+    wanted = sorted({a for ids in before.values() for a in ids} | also)
     # In id order, as every other change takes them: in scan order a merge and a move of
     # the same alerts could each hold one the other waits for.
-    locking = Alert.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+    locking = Alert.objects.select_for_update(no_key=True).filter(pk__in=wanted).order_by("pk")
     # Not their JSON columns: a big source's would cost more than the rest of the merge.
     locking = locking.only("workspace_id", "system_alert_id", "display_name")
     alerts = {a.pk: a for a in locking}
     locked = lock_incidents([*(merge.into.pk for merge in merges), *source_ids])
     alert_ids = _alert_ids(list(locked))
     if any(a not in alerts for pk in source_ids for a in alert_ids[pk]):
-        raise _SourcesChanged()
+        raise _SourcesChanged({a for pk in source_ids for a in alert_ids[pk]})
     merged_into = _merged_into(locked.values())
     outcomes: dict[int, MergeResult | MergeRefused] = {}
     going: list[_Merge] = []
@@ -276,7 +282,7 @@ def _merge_locked(merges: list[_Merge]) -> list[MergeResult | MergeRefused]:
         else:
             going.append(merge)
     if going:
-        done = _apply(going, locked, alerts, before, alert_ids)
+        done = _apply(going, locked, alerts, alert_ids)
         for merge, result in zip(going, done, strict=True):
             outcomes[id(merge)] = result
     return [outcomes[id(merge)] for merge in merges]
@@ -286,7 +292,6 @@ def _apply(
     merges: list[_Merge],
     locked: dict[int, Incident],
     alerts: dict[int, Alert],
-    before: dict[int, list[int]],
     alert_ids: dict[int, list[int]],
 ) -> list[MergeResult]:
     """Do merges that passed their checks, under the locks `_merge_locked` took."""
@@ -296,7 +301,7 @@ def _apply(
     all_rows = relation_rows(moving)
     # Each alert's incidents once each merge is done, for its Undo record: the merges
     # share no incident, so each one's replaces its sources by its target.
-    memberships = memberships_of({a for pk in source_ids for a in before[pk] if a in alerts})
+    memberships = memberships_of({a for pk in source_ids for a in alert_ids[pk]})
     moving.delete()
     targets = [locked[merge.into.pk] for merge in merges]
     sources_of = [[locked[pk] for pk in merge.source_ids] for merge in merges]
@@ -327,7 +332,7 @@ def _apply(
             )
             for row in joined_rows
         )
-        mine = {a for pk in ids for a in before[pk] if a in alerts}
+        mine = {a for pk in ids for a in alert_ids[pk]}
         for alert_id in mine:
             incidents = memberships[alert_id]
             if incidents & set(ids):

@@ -283,7 +283,7 @@ def undo_change(change: MembershipChange, *, actor: Actor) -> UndoResult:
 
 
 def _lock_alert_ids(ids: Sequence[int]) -> dict[int, Alert]:
-    rows = Alert.objects.select_for_update().filter(pk__in=sorted(ids)).order_by("pk")
+    rows = Alert.objects.select_for_update(no_key=True).filter(pk__in=sorted(ids)).order_by("pk")
     locked = {alert.pk: alert for alert in rows}
     if len(locked) != len(set(ids)):
         raise ResourceNotFound(next(i for i in ids if i not in locked))

@@ -20,7 +20,7 @@ ORDER_STEP = 10
 
 
 def _lock(workspace_id: int) -> None:
-    Workspace.objects.select_for_update().filter(pk=workspace_id).first()
+    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace_id).first()
 
 
 def _record(
