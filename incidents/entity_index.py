@@ -140,8 +140,10 @@ def _insert(incident_ids: list[int]) -> None:
             f"SELECT DISTINCT r.incident_id, l.entity_id, i.status IN (%s, %s) "
             f"FROM {relation} r JOIN {links} l ON l.alert_id = r.alert_id "
             f"JOIN {incident} i ON i.id = r.incident_id "
-            f"WHERE r.incident_id IN ({placeholders})",
-            [*OPEN, *incident_ids],
+            # Both sides named: with the incidents only through the join, PostgreSQL read
+            # every incident into a hash (85 ms a batch at a million alerts).
+            f"WHERE r.incident_id IN ({placeholders}) AND i.id IN ({placeholders})",
+            [*OPEN, *incident_ids, *incident_ids],
         )
 
 
