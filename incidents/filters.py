@@ -14,6 +14,7 @@ from django.utils.functional import cached_property
 
 from incidents.facets import has_item, matching, present_values
 from incidents.models import Alert, AlertStatus, Incident, IncidentStatus, Severity
+from incidents.widgets import QuickSelect
 
 NUMBER = re.compile(r"^\s*#?(\d{1,18})\b")
 
@@ -95,6 +96,15 @@ NO_ALERTS = "none"
 SOME_ALERTS = "some"
 
 
+class Choice(django_filters.ChoiceFilter):
+    """A choice filter whose select is drawn in Python (`widgets.QuickSelect`): the filter
+    bar is on every queue page."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", QuickSelect)
+        super().__init__(*args, **kwargs)
+
+
 def choice_list(name: str) -> forms.TextInput:
     """A text field offering the values present (a <datalist> the template fills)."""
     return forms.TextInput(attrs={"list": f"{name}-values", "autocomplete": "off"})
@@ -102,16 +112,14 @@ def choice_list(name: str) -> forms.TextInput:
 
 class IncidentFilter(BoundedSearch, django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_q")
-    status = django_filters.ChoiceFilter(
+    status = Choice(
         label="Status",
         choices=[(OPEN, "Open (New or Active)"), *IncidentStatus.choices],
         empty_label="Any status",
         method="filter_status",
     )
-    severity = django_filters.ChoiceFilter(
-        label="Severity", choices=Severity.choices, empty_label="Any severity"
-    )
-    owner = django_filters.ChoiceFilter(
+    severity = Choice(label="Severity", choices=Severity.choices, empty_label="Any severity")
+    owner = Choice(
         label="Owner",
         choices=[("me", "Assigned to me"), ("none", "Unassigned")],
         empty_label="Anyone",
@@ -123,17 +131,17 @@ class IncidentFilter(BoundedSearch, django_filters.FilterSet):
     product = django_filters.CharFilter(
         label="Product", method="filter_product", widget=choice_list("product")
     )
-    tactic = django_filters.ChoiceFilter(
+    tactic = Choice(
         label="Tactic", choices=TACTIC_CHOICES, empty_label="Any tactic", method="filter_tactic"
     )
     label = django_filters.CharFilter(label="Label", method="filter_label")
-    range = django_filters.ChoiceFilter(
+    range = Choice(
         label="Last activity",
         choices=TIME_RANGE_CHOICES,
         empty_label="Any time",
         method="filter_range",
     )
-    alerts = django_filters.ChoiceFilter(
+    alerts = Choice(
         label="Alerts",
         choices=[(NO_ALERTS, "Has no alerts"), (SOME_ALERTS, "Has alerts")],
         empty_label="Any",
@@ -204,22 +212,18 @@ class IncidentFilter(BoundedSearch, django_filters.FilterSet):
 
 class AlertFilter(BoundedSearch, django_filters.FilterSet):
     q = django_filters.CharFilter(label="Search", method="filter_q")
-    severity = django_filters.ChoiceFilter(
-        label="Severity", choices=Severity.choices, empty_label="Any severity"
-    )
-    status = django_filters.ChoiceFilter(
-        label="Status", choices=AlertStatus.choices, empty_label="Any status"
-    )
+    severity = Choice(label="Severity", choices=Severity.choices, empty_label="Any severity")
+    status = Choice(label="Status", choices=AlertStatus.choices, empty_label="Any status")
     provider = django_filters.CharFilter(
         label="Provider", method="filter_provider", widget=choice_list("provider")
     )
     product = django_filters.CharFilter(
         label="Product", method="filter_product", widget=choice_list("product")
     )
-    tactic = django_filters.ChoiceFilter(
+    tactic = Choice(
         label="Tactic", choices=TACTIC_CHOICES, empty_label="Any tactic", method="filter_tactic"
     )
-    range = django_filters.ChoiceFilter(
+    range = Choice(
         label="Generated",
         choices=TIME_RANGE_CHOICES,
         empty_label="Any time",

@@ -5,9 +5,14 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.template import Context, Template
+from django.template import Context, RequestContext, Template
+from django.template.defaulttags import querystring
 from django.urls import reverse
+from django.utils.dateformat import format as format_date
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
+from incidents.templatetags.rows import html_row, product_links, timestamp
 from tests.factories import alert_in, incident_with_alerts
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +42,46 @@ def test_a_timestamp_is_a_time_element_or_a_dash(settings):
         '<time datetime="2026-12-03T12:24:05+00:00">2026-12-03 12:24</time>'
     )
     assert render("{{ t|timestamp }}", t=None) == '<span class="muted">—</span>'
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC),
+        dt.datetime(5, 6, 7, 8, 9, tzinfo=dt.timezone(dt.timedelta(hours=-5, minutes=-30))),
+        dt.datetime(2026, 12, 31, 23, 59, 59),
+    ],
+)
+def test_a_timestamp_says_what_djangos_date_formats_say(when):
+    assert timestamp(when) == (
+        f'<time datetime="{format_date(when, "c")}">{format_date(when, "Y-m-d H:i")}</time>'
+    )
+
+
+def test_row_values_are_escaped_unless_they_are_html_already():
+    html = html_row(
+        "<td>{a}</td><td>{b}</td><td>{c}</td>", a="<b>&'\"", b=mark_safe("<i>x</i>"), c=7
+    )
+    assert html == format_html(
+        "<td>{}</td><td>{}</td><td>{}</td>", "<b>&'\"", mark_safe("<i>x</i>"), 7
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "status=&q=a+b%26c",
+        "cursor=abc&severity=High",
+        "product=Old&status=New",
+        "tactic=x&tactic=y",
+    ],
+)
+def test_a_product_link_is_the_querystring_tags_address(rf, query):
+    context = RequestContext(rf.get(f"/incidents/?{query}"))
+    link = product_links(context)
+    for product in ["Microsoft Defender for Endpoint", "A&B / ünïcode?", "50%+"]:
+        assert link(product) == querystring(context, product=product, cursor=None)
 
 
 @pytest.mark.parametrize("url", ["/incidents/?status=", "/alerts/", "alerts tab", "overview"])
