@@ -32,14 +32,25 @@ class OneRequestAtATime(ThreadedWSGIServer):
     that one connection together, and SQLite answers "database table is locked" (a 500
     the tests report as a browser error). Each request is handled whole, its body
     included, under a lock; connections stay threaded, so a browser's idle keep-alive
-    connection holds nothing. On PostgreSQL each thread has its own connection and
-    requests run side by side as in production.
+    connection holds nothing. The test's own queries take the same lock (an execute
+    wrapper on the shared connection): a test reading the database, or its teardown
+    emptying it, while a request of the page is still being answered hit the same
+    error. On PostgreSQL each thread has its own connection and requests run side by
+    side as in production.
     """
 
     def set_app(self, application):
         if not self.connections_override:
             return super().set_app(application)
-        turn = threading.Lock()
+        # Reentrant: a request's own queries pass the wrapper while it holds the lock.
+        turn = threading.RLock()
+
+        def one_query_at_a_time(execute, sql, params, many, context):
+            with turn:
+                return execute(sql, params, many, context)
+
+        for connection in self.connections_override.values():
+            connection.execute_wrappers.append(one_query_at_a_time)
 
         def one_at_a_time(environ, start_response):
             with turn:
