@@ -7,6 +7,9 @@ about 150 URLs and render a template per timestamp.
 - `{{ alert.status|alert_status }}`: the status's name.
 - `{{ value|timestamp }}`: `<time datetime="…">2026-12-03 12:24</time>`, or a muted dash.
 
+- `{% timeline_items alerts in_incident=True menu=can_act %}`: a timeline's alerts (the
+  Overview's, the entity panel's), built the same way: an include per alert cost more
+  than the rest of the Overview.
 - `{% incident_rows page.rows %}`: the incidents queue's rows, built in Python as the
   Django admin builds its changelist's (`items_for_result`): a 50-row page rendered
   through the template language cost several times its SQL (#14).
@@ -17,12 +20,12 @@ All are built-in tags (settings.TEMPLATES), so templates use them without `{% lo
 import html as html_module
 import uuid
 from collections.abc import Callable
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django import template
 from django.template.defaulttags import querystring
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 
@@ -86,19 +89,16 @@ def timestamp(value) -> SafeString:
     return mark_safe(f'<time datetime="{value.isoformat()}">{shown}</time>')
 
 
-def html_row(template: str, **values: object) -> SafeString:
+def html_row(template: str, *args: object, **values: object) -> SafeString:
     """`format_html` for rows: each value escaped unless it is already HTML, as
     `conditional_escape` does, without its checks for lazy values on every call."""
     return mark_safe(
-        template.format(
-            **{
-                key: value.__html__()
-                if hasattr(value, "__html__")
-                else html_module.escape(str(value))
-                for key, value in values.items()
-            }
-        )
+        template.format(*map(_escaped, args), **{k: _escaped(v) for k, v in values.items()})
     )
+
+
+def _escaped(value: object) -> str:
+    return value.__html__() if hasattr(value, "__html__") else html_module.escape(str(value))
 
 
 def product_links(context) -> Callable[[str], str]:
@@ -176,12 +176,12 @@ def incident_rows(context, incidents: list[Incident]) -> SafeString:
                 merged=mark_safe(" " + MUTED.format("· Merged")) if incident.merged_into_id else "",
                 owner=incident.owner.get_username()
                 if incident.owner
-                else format_html(MUTED, "Unassigned"),
+                else html_row(MUTED, "Unassigned"),
                 count=incident.alert_count,
                 empty=""
                 if incident.alert_count
                 else mark_safe(' <span class="badge badge-empty" data-no-alerts>No alerts</span>'),
-                products=mark_safe("".join(products)) if products else format_html(MUTED, "—"),
+                products=mark_safe("".join(products)) if products else html_row(MUTED, "—"),
                 time=timestamp(template_localtime(incident.last_activity_time)),
             )
         )
@@ -204,7 +204,7 @@ def alert_entities(alert) -> SafeString:
     if not entities:
         return mark_safe("")
     tags = [
-        format_html(
+        html_row(
             ENTITY_TAG,
             label=kind_label(e.kind),
             identifier=reveal_bidi(e.identifier),
@@ -215,17 +215,17 @@ def alert_entities(alert) -> SafeString:
     ]
     more = getattr(alert, "more_entities", 0)
     if more:
-        tags.append(format_html('<span class="muted">+{} more</span>', more))
-    return format_html('<span class="alert-entities">{}</span>', mark_safe("".join(tags)))
+        tags.append(html_row('<span class="muted">+{} more</span>', more))
+    return html_row('<span class="alert-entities">{}</span>', mark_safe("".join(tags)))
 
 
 def _reason_words(why, lead: str) -> SafeString:
     if not why.rule_name:
-        return format_html("{}", reveal_bidi(why.text))
+        return html_row("{}", reveal_bidi(why.text))
     name = reveal_bidi(why.rule_name)
     if why.rule_url:
-        name = format_html('<a href="{}">{}</a>', why.rule_url, name)
-    return format_html("{} “{}”: {}", lead, name, reveal_bidi(why.text))
+        name = html_row('<a href="{}">{}</a>', why.rule_url, name)
+    return html_row("{} “{}”: {}", lead, name, reveal_bidi(why.text))
 
 
 @register.filter
@@ -237,7 +237,7 @@ def reason(why) -> SafeString:
     html = _reason_words(why, "Rule")
     if why.earlier:
         before = _reason_words(why.earlier, "rule")
-        html = format_html('{} <span class="muted">· before: {}</span>', html, before)
+        html = html_row('{} <span class="muted">· before: {}</span>', html, before)
     return html
 
 
@@ -272,14 +272,14 @@ def alert_rows(context, alerts) -> SafeString:
         if not can_act:
             check = ""
         elif refused:
-            check = format_html(
+            check = html_row(
                 '<td class="col-check"><input type="checkbox" disabled aria-label="Select alert '
                 '{}" aria-describedby="{}"></td>',
                 name,
                 refusal_id,
             )
         else:
-            check = format_html(
+            check = html_row(
                 '<td class="col-check"><input type="checkbox" name="alert" value="{}" '
                 'aria-label="Select alert {}" data-select></td>',
                 uuid_,
@@ -287,7 +287,7 @@ def alert_rows(context, alerts) -> SafeString:
             )
         links = alert.incident_links
         others = [
-            format_html(
+            html_row(
                 '<a href="{}" title="{} ({})">#{}</a> ',
                 incident_url.fill(link.number),
                 reveal_bidi(link.title),
@@ -300,8 +300,8 @@ def alert_rows(context, alerts) -> SafeString:
         why = ""
         if incident:
             found = getattr(alert, "why", None)
-            why = format_html(
-                '<td class="why">{}</td>', reason(found) if found else format_html(MUTED, "—")
+            why = html_row(
+                '<td class="why">{}</td>', reason(found) if found else html_row(MUTED, "—")
             )
         html.append(
             html_row(
@@ -311,7 +311,7 @@ def alert_rows(context, alerts) -> SafeString:
                 url=alert_url.fill(uuid_),
                 name=name,
                 entities=alert_entities(alert),
-                refusal=format_html(
+                refusal=html_row(
                     '<p class="refusal" id="{}">{}</p>',
                     refusal_id,
                     reveal_bidi(alert.remove_refusal),
@@ -322,8 +322,151 @@ def alert_rows(context, alerts) -> SafeString:
                 status=alert_status(alert.status),
                 product=reveal_bidi(alert.product_name) or "—",
                 time=timestamp(template_localtime(alert.time_generated)),
-                links=mark_safe("".join(others)) if links else format_html(MUTED, "—"),
+                links=mark_safe("".join(others)) if links else html_row(MUTED, "—"),
                 why=why,
+            )
+        )
+    return mark_safe("".join(html))
+
+
+# --- timelines -------------------------------------------------------------------------
+
+SHIELD = (
+    '<svg class="shield" viewBox="0 0 16 16" width="16" height="16" aria-hidden="true" '
+    'focusable="false"><path d="M8 .8 1.8 3.2v4.3c0 3.6 2.6 6.6 6.2 7.7 3.6-1.1 6.2-4.1 '
+    '6.2-7.7V3.2L8 .8Z"/></svg>'
+)
+TIMELINE_ITEM = (
+    '<li class="tl-item sev-{sev} {where}">\n  {shield}\n  <div class="tl-body">\n'
+    '    <a class="tl-name" id="alert-link-{uuid}" href="{url}"{autofocus}>{name}</a>\n'
+    '    <span class="visually-hidden">{where_text}</span>\n'
+    '    <p class="tl-meta">\n      <span class="sev sev-{sev}">{severity}</span>\n'
+    "      <span>{product}</span>\n      <span>{time}</span>\n      {entities}\n"
+    "      {others}\n    </p>\n    {refusal}\n  </div>\n  {actions}\n</li>\n"
+)
+MENU = (
+    '<div class="menu-wrap">\n      <a class="menu-button" role="button" id="more-{uuid}" '
+    'href="{remove}" aria-haspopup="menu" aria-expanded="false" aria-controls="menu-{uuid}" '
+    'aria-label="More actions for {name}"><span aria-hidden="true">…</span></a>\n'
+    '      <ul class="menu" id="menu-{uuid}" role="menu" aria-labelledby="more-{uuid}" hidden>\n'
+    '        <li role="none">{button}</li>\n      </ul>\n    </div>'
+)
+# aria-disabled, not disabled: the menu's keys still reach it and its reason.
+MENU_REFUSED = (
+    '<button type="button" role="menuitem" tabindex="-1" aria-disabled="true" '
+    'aria-describedby="remove-refusal-{uuid}">Remove alert</button>'
+)
+MENU_REMOVE = (
+    '<button type="button" role="menuitem" tabindex="-1" '
+    'hx-get="{remove}?focus=incident-timeline-heading&amp;next={next}" '
+    'hx-target="#flyout-body" hx-swap="innerHTML">Remove alert</button>'
+)
+REMOVE_REFUSED = (
+    '<button type="button" class="remove-button" disabled '
+    'aria-describedby="alert-link-{uuid} remove-refusal-{uuid}">Remove alert</button>'
+)
+REMOVE = (
+    '<a class="remove-button" role="button" id="remove-{uuid}" '
+    'href="{remove}?next={next}&amp;focus=add-{uuid}" '
+    'hx-get="{remove}?next={next}&amp;focus=add-{uuid}" hx-target="#flyout-body" '
+    'hx-swap="innerHTML" aria-describedby="alert-link-{uuid}" '
+    'title="Remove this alert from incident #{number}">Remove alert</a>'
+)
+ADD = (
+    '<a class="add-button" role="button" id="add-{uuid}" href="{add}?next={next}" '
+    'hx-get="{add}?next={next}" hx-target="#flyout-body" hx-swap="innerHTML" '
+    'aria-label="Add alert to incident" aria-describedby="alert-link-{uuid}" '
+    'title="Add this alert to incident #{number}"><span aria-hidden="true">+</span></a>'
+)
+
+
+@register.simple_tag(takes_context=True)
+def timeline_items(context, alerts, in_incident=None, menu=False, add=False) -> SafeString:
+    """A timeline's alerts, newest first, for the incident in the context. In the incident:
+    solid severity band and a coloured shield; outside it (`alert.in_incident` false, when
+    `in_incident` is not given): greyed, with a dotted band. `menu`: the Overview's "More
+    actions" menu with Remove alert; `add`: the entity timeline's buttons, + outside the
+    incident and Remove alert in it. Each action's reason when it is refused."""
+    incident = context["incident"]
+    alert_url = UrlPattern("incidents:alert")
+    incident_url = UrlPattern("incidents:incident")
+    remove_url = UrlPattern("incidents:remove_alert", incident.number)
+    add_url = UrlPattern("incidents:add_alert", incident.number)
+    request = context.get("request")
+    here = quote(request.get_full_path(), safe="/") if request is not None else ""
+    autofocus = bool(context.get("appending"))
+    html = []
+    for alert in alerts:
+        uuid_ = alert.system_alert_id
+        inside = alert.in_incident if in_incident is None else in_incident
+        name = reveal_bidi(alert.display_name)
+        refusal = getattr(alert, "remove_refusal", "") if inside else ""
+        others = ""
+        if getattr(alert, "other_links", None):
+            links = ", ".join(
+                html_row(
+                    '<a href="{}" title="{} ({})">#{}</a>',
+                    incident_url.fill(link.number),
+                    reveal_bidi(link.title),
+                    link.status,
+                    link.number,
+                )
+                for link in alert.other_links
+            )
+            others = html_row(
+                '<span class="tl-others">{} {}</span>',
+                "Also in" if inside else "In",
+                mark_safe(links),
+            )
+        actions = ""
+        if menu:
+            remove = remove_url.fill(uuid_)
+            button = (
+                html_row(MENU_REFUSED, uuid=uuid_)
+                if refusal
+                else html_row(MENU_REMOVE, remove=remove, next=here)
+            )
+            actions = html_row(MENU, uuid=uuid_, remove=remove, name=name, button=button)
+        elif add and inside:
+            actions = (
+                html_row(REMOVE_REFUSED, uuid=uuid_)
+                if refusal
+                else html_row(
+                    REMOVE,
+                    uuid=uuid_,
+                    remove=remove_url.fill(uuid_),
+                    next=here,
+                    number=incident.number,
+                )
+            )
+        elif add:
+            actions = html_row(
+                ADD, uuid=uuid_, add=add_url.fill(uuid_), next=here, number=incident.number
+            )
+        html.append(
+            html_row(
+                TIMELINE_ITEM,
+                sev=alert.severity.lower(),
+                where="in-incident" if inside else "outside",
+                shield=mark_safe(SHIELD),
+                uuid=uuid_,
+                url=alert_url.fill(uuid_),
+                autofocus=mark_safe(" autofocus") if autofocus and not html else "",
+                name=name,
+                where_text="In this incident." if inside else "Not in this incident.",
+                severity=alert.severity,
+                product=reveal_bidi(alert.product_name or "—"),
+                time=timestamp(template_localtime(alert.time_generated)),
+                entities=alert_entities(alert),
+                others=others,
+                refusal=html_row(
+                    '<p class="tl-refusal" id="remove-refusal-{}">{}</p>',
+                    uuid_,
+                    reveal_bidi(refusal),
+                )
+                if refusal and (menu or add)
+                else "",
+                actions=actions,
             )
         )
     return mark_safe("".join(html))
