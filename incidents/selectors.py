@@ -155,9 +155,8 @@ def attach_incidents(alerts: Sequence[Alert], *, reasons: bool = False) -> None:
             why = explain(reason, details, who=who, system_alert_id=alert_ids[alert_id])
         found[alert_id].append(IncidentLink(number, title, status, why, provider))
     for alert in alerts:
-        alert.incident_links = found[alert.pk]
-        # The refusal needs only the incident's number and provider, which the row has.
-        links = (Incident(number=i.number, provider_name=i.provider_name) for i in found[alert.pk])
+        alert.incident_links = links = found[alert.pk]
+        # The refusal reads only the incident's number and provider, which a link has.
         alert.remove_refusal = next(filter(None, (provider_refusal(alert, i) for i in links)), "")
 
 
@@ -196,8 +195,13 @@ def incident_alerts(incident: Incident, *, main_entities: bool = True) -> list[A
     """The incident's alerts, newest first, each with `incident_links`, `main_entities`,
     `why`: the reason it is in this incident (3 queries), and `remove_refusal`: why it
     cannot leave this incident ("Remove alert", "Link alerts to another incident")."""
+    # Not the columns only the alert page shows: 150 alerts' JSON cost more to read than
+    # the rest of the tab.
+    later = ("description", "remediation_steps", "extended_properties", "source_fields")
     alerts = list(
-        Alert.objects.filter(relations__incident=incident).order_by("-time_generated", "-id")
+        Alert.objects.filter(relations__incident=incident)
+        .defer(*later)
+        .order_by("-time_generated", "-id")
     )
     attach_incidents(alerts, reasons=True)
     # The rows' hosts, accounts and IPs: one more query, which the graph does without.
@@ -297,7 +301,7 @@ def alerts_involving(entity: Entity) -> QuerySet:
     return Alert.objects.filter(involves, workspace_id=entity.workspace_id)
 
 
-def provider_refusal(alert: Alert, incident: Incident) -> str:
+def provider_refusal(alert: Alert, incident: Incident | IncidentLink) -> str:
     """Why "Remove alert" or "Link alerts to another incident" cannot take `alert` out of
     `incident` (a provider's own alert in the provider's incident), said beside the
     button; "" when it can."""
