@@ -1,11 +1,15 @@
 """Browser tests: Playwright drives the Debian Chromium against pytest-django's live server."""
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.servers.basehttp import ThreadedWSGIServer
+from django.db import OperationalError, connections
+from django.db import connection as db_connection
+from django.db.backends.signals import connection_created
 from django.test import Client
 from django.test.testcases import LiveServerThread
 from playwright.sync_api import Error as PlaywrightError
@@ -24,36 +28,56 @@ STRICT_CSP = (
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
-class OneRequestAtATime(ThreadedWSGIServer):
-    """The live server, answering one request at a time when it shares the test's
-    in-memory SQLite connection with its request threads (`connections_override`).
+# Reentrant: a request holds it while its own queries take it again.
+TURN = threading.RLock()
+# 5 s in all, as long as SQLite's own busy timeout.
+LOCKED_RETRIES = 100
 
-    Two requests at once (a typeahead search still in flight while Save posts) would use
-    that one connection together, and SQLite answers "database table is locked" (a 500
-    the tests report as a browser error). Each request is handled whole, its body
-    included, under a lock; connections stay threaded, so a browser's idle keep-alive
-    connection holds nothing. The test's own queries take the same lock (an execute
-    wrapper on the shared connection): a test reading the database, or its teardown
-    emptying it, while a request of the page is still being answered hit the same
-    error. On PostgreSQL each thread has its own connection and requests run side by
-    side as in production.
+
+def one_query_at_a_time(execute, sql, params, many, context):
+    """Each query of the test process on SQLite waits for the request being answered;
+    SQLite's "table is locked" is tried again a little later, as a database file's busy
+    timeout would (a shared in-memory database answers it at once)."""
+    for attempt in range(LOCKED_RETRIES):
+        with TURN:
+            try:
+                return execute(sql, params, many, context)
+            except OperationalError as error:
+                if "is locked" not in str(error) or attempt == LOCKED_RETRIES - 1:
+                    raise
+        time.sleep(0.05)
+
+
+def _take_turns(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite" and one_query_at_a_time not in connection.execute_wrappers:
+        connection.execute_wrappers.append(one_query_at_a_time)
+
+
+class OneRequestAtATime(ThreadedWSGIServer):
+    """The live server, answering one request at a time on SQLite.
+
+    The test database is in memory, shared (`cache=shared`) between the test's connection
+    and one connection per request thread. SQLite locks a table for one connection's
+    statement or transaction and answers the others "database table is locked" at once:
+    a typeahead search still in flight while Save posts, or a test reading the database
+    while the page's last request is answered, failed now and then (a 500 the tests
+    report as a browser error). So each request is handled whole, its body included,
+    under `TURN`, and every query of the process (the test's, its teardown's, each
+    request thread's) takes `TURN` too. Connections stay threaded, so a browser's idle
+    keep-alive connection holds nothing. On PostgreSQL requests run side by side as in
+    production.
     """
 
     def set_app(self, application):
-        if not self.connections_override:
+        if db_connection.vendor != "sqlite":
             return super().set_app(application)
-        # Reentrant: a request's own queries pass the wrapper while it holds the lock.
-        turn = threading.RLock()
-
-        def one_query_at_a_time(execute, sql, params, many, context):
-            with turn:
-                return execute(sql, params, many, context)
-
-        for connection in self.connections_override.values():
-            connection.execute_wrappers.append(one_query_at_a_time)
+        connection_created.connect(_take_turns, weak=False)
+        for connection in connections.all(initialized_only=True):
+            _take_turns(None, connection)
+        _take_turns(None, MAIN_THREAD_CONNECTION)
 
         def one_at_a_time(environ, start_response):
-            with turn:
+            with TURN:
                 response = application(environ, start_response)
                 try:
                     return [b"".join(response)]
@@ -65,6 +89,8 @@ class OneRequestAtATime(ThreadedWSGIServer):
 
 
 LiveServerThread.server_class = OneRequestAtATime
+# The test thread's connection (the server starts in a thread of its own).
+MAIN_THREAD_CONNECTION = connections["default"]
 
 
 @pytest.fixture(scope="session")
