@@ -9,6 +9,15 @@
   let reExpand = []; // Rows expanded before a list refreshed itself, to expand again.
   let pendingFocus = null; // The id to focus once the incident page has refreshed itself.
 
+  // --- filter bars ----------------------------------------------------------------
+
+  // Back to a queue: the browser puts back the filters as they were last edited, which
+  // may not be the ones the list was filtered by (choose High, filter, press Back: the
+  // unfiltered list said High). Each filter bar shows what its page was served with.
+  window.addEventListener("pageshow", () => {
+    document.querySelectorAll("form.filters").forEach((form) => form.reset());
+  });
+
   // --- selection and toolbar ----------------------------------------------------
 
   function syncSelection(scope) {

@@ -40,3 +40,29 @@ def test_back_after_a_move_shows_the_current_overview(signed_in: Page, live_serv
     overview = page.get_by_role("region", name="Overview")
     expect(overview.get_by_text("Unrelated DLP hit").first).to_be_visible()
     expect(overview.get_by_text("Brute force on VPN")).to_have_count(0)
+
+
+def test_back_to_an_unfiltered_queue_shows_its_filters_as_they_were(
+    signed_in: Page, live_server, workspace
+):
+    page = signed_in
+    IncidentFactory(workspace=workspace, title="Quiet one", severity="Low")
+    page.goto(f"{live_server.url}/incidents/")
+    filters = page.get_by_role("search", name="Filter incidents")
+    filters.get_by_label("Severity").select_option("High")
+    filters.get_by_label("Search title or number").fill("nothing like it")
+    filters.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"severity=High"))
+    expect(page.get_by_role("link", name="Quiet one")).to_have_count(0)
+
+    page.go_back()
+
+    expect(page).to_have_url(f"{live_server.url}/incidents/")
+    expect(page.get_by_role("link", name="Quiet one")).to_be_visible()
+    expect(filters.get_by_label("Severity")).to_have_value("")
+    expect(filters.get_by_label("Search title or number")).to_have_value("")
+
+    page.go_forward()
+
+    expect(filters.get_by_label("Severity")).to_have_value("High")
+    expect(filters.get_by_label("Search title or number")).to_have_value("nothing like it")
