@@ -14,7 +14,10 @@
   // Back to a queue: the browser puts back the filters as they were last edited, which
   // may not be the ones the list was filtered by (choose High, filter, press Back: the
   // unfiltered list said High). Each filter bar shows what its page was served with.
-  window.addEventListener("pageshow", () => {
+  // Only then: on a page just opened, a choice made before "pageshow" would be lost.
+  window.addEventListener("pageshow", (event) => {
+    const [entry] = performance.getEntriesByType("navigation");
+    if (!event.persisted && entry?.type !== "back_forward") return;
     document.querySelectorAll("form.filters").forEach((form) => form.reset());
   });
 
