@@ -28,9 +28,11 @@ CHUNK = 900
 OPEN = (IncidentStatus.NEW, IncidentStatus.ACTIVE)
 
 
-def refresh(incident_ids: Iterable[int], *, new: bool = False) -> None:
-    """Rebuild the rows of these incidents from their relations and status. `new`: the
-    incidents were made in this transaction and have no rows yet.
+def refresh(incident_ids: Iterable[int], *, new: bool = False, summarized: bool = False) -> None:
+    """Rebuild the rows of these incidents from their relations and status, and their
+    products and tactics. `new`: the incidents were made in this transaction with their
+    products and tactics, and have no rows yet; `summarized`: the caller's own UPDATE of
+    the incidents set their products and tactics (`summary_sql`).
 
     The caller holds the incidents' row locks (or made them), so no one else rebuilds them
     at the same time."""
@@ -39,7 +41,8 @@ def refresh(incident_ids: Iterable[int], *, new: bool = False) -> None:
         chunk = ids[start : start + CHUNK]
         if not new:
             IncidentEntity.objects.filter(incident_id__in=chunk).delete()
-            _summarize(chunk)
+            if not summarized:
+                _summarize(chunk)
         _insert(chunk)
 
 
@@ -71,31 +74,35 @@ def _summarize(incident_ids: list[int]) -> None:
     Incident.objects.bulk_update(incidents, ["products", "tactics"])
 
 
+def summary_sql(incident: str) -> str:
+    """PostgreSQL's SET clauses of the products and tactics of the incident row called
+    `incident`, from its alerts (with the aliases `sr`, `sa` and `t` inside), for a
+    statement that updates the incidents anyway (`membership.core.recount`): each row
+    is written once."""
+    relation, alert = (connection.ops.quote_name(m._meta.db_table) for m in (Relation, Alert))
+    alerts_of = f"{relation} sr JOIN {alert} sa ON sa.id = sr.alert_id"
+    return f"""
+        products = COALESCE((
+            SELECT jsonb_agg(DISTINCT sa.product_name ORDER BY sa.product_name)
+            FROM {alerts_of} WHERE sr.incident_id = {incident}.id AND sa.product_name <> ''
+        ), '[]'::jsonb),
+        tactics = COALESCE((
+            SELECT jsonb_agg(DISTINCT t.value ORDER BY t.value)
+            FROM {alerts_of}
+            CROSS JOIN LATERAL jsonb_array_elements(
+                CASE WHEN jsonb_typeof(sa.tactics) = 'array' THEN sa.tactics
+                ELSE '[]'::jsonb END
+            ) AS t
+            WHERE sr.incident_id = {incident}.id AND jsonb_typeof(t.value) = 'string'
+        ), '[]'::jsonb)
+    """
+
+
 def _summarize_postgresql(incident_ids: list[int]) -> None:
-    incident, relation, alert = (
-        connection.ops.quote_name(m._meta.db_table) for m in (Incident, Relation, Alert)
-    )
-    alerts_of = f"{relation} r JOIN {alert} a ON a.id = r.alert_id WHERE r.incident_id = i.id"
+    table = connection.ops.quote_name(Incident._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            UPDATE {incident} AS i
-            SET products = COALESCE((
-                    SELECT jsonb_agg(DISTINCT a.product_name ORDER BY a.product_name)
-                    FROM {alerts_of} AND a.product_name <> ''
-                ), '[]'::jsonb),
-                tactics = COALESCE((
-                    SELECT jsonb_agg(DISTINCT t.value ORDER BY t.value)
-                    FROM {relation} r JOIN {alert} a ON a.id = r.alert_id
-                    CROSS JOIN LATERAL jsonb_array_elements(
-                        CASE WHEN jsonb_typeof(a.tactics) = 'array' THEN a.tactics
-                        ELSE '[]'::jsonb END
-                    ) AS t
-                    WHERE r.incident_id = i.id AND jsonb_typeof(t.value) = 'string'
-                ), '[]'::jsonb)
-            WHERE i.id = ANY(%s)
-            """,
-            [incident_ids],
+            f"UPDATE {table} AS i SET {summary_sql('i')} WHERE i.id = ANY(%s)", [incident_ids]
         )
 
 

@@ -122,9 +122,10 @@ def recount(incidents: Iterable[Incident]) -> None:
     now = timezone.now()
     if connection.vendor == "postgresql":
         rows = _recount_postgresql(list(by_id), now)
+        entity_index.refresh(by_id, summarized=True)
     else:
         rows = _recount(list(by_id), now)
-    entity_index.refresh(by_id)
+        entity_index.refresh(by_id)
     for pk, count, first, last in rows:
         incident = by_id[pk]
         incident.alert_count, incident.modified = count, now
@@ -156,7 +157,8 @@ def _recount(ids: list[int], now: dt.datetime) -> Iterable[tuple]:
 
 def _recount_postgresql(ids: list[int], now: dt.datetime) -> list[tuple]:
     """`_recount` in one statement that reads each incident's relations once (not once per
-    value) and returns what it wrote."""
+    value) and returns what it wrote; it sets the products and tactics too
+    (`entity_index.summary_sql`), so each incident is written once."""
     incident, relation, alert = (
         connection.ops.quote_name(m._meta.db_table) for m in (Incident, Relation, Alert)
     )
@@ -167,7 +169,8 @@ def _recount_postgresql(ids: list[int], now: dt.datetime) -> list[tuple]:
             SET alert_count = a.n,
                 first_activity_time = COALESCE(a.first, i.first_activity_time),
                 last_activity_time = COALESCE(a.last, i.last_activity_time),
-                modified = %s
+                modified = %s,
+                {entity_index.summary_sql("i")}
             FROM (
                 SELECT x.id, COUNT(al.id) AS n,
                     MIN(COALESCE(al.start_time, al.time_generated)) AS first,
