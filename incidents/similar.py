@@ -11,7 +11,8 @@ bounded number of rows (the incidents' entities, `entity_index`) whatever the da
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Exists, F, OuterRef, Window
+from django.db.models.functions import RowNumber
 
 from incidents.models import CorrelationExclusion, Entity, Incident, IncidentEntity
 
@@ -19,6 +20,8 @@ WINDOW = timedelta(days=14)
 LIMIT = 20
 COMMON_INCIDENTS = 250
 NAMED = 3
+# Incidents first checked against the window, most shared entities first.
+CHUNK = 100
 
 
 @dataclass
@@ -32,7 +35,8 @@ class Similar:
 
 
 def similar_incidents(incident: Incident) -> list[Similar]:
-    """Up to `LIMIT` incidents like `incident`, most shared entities first (7 queries)."""
+    """Up to `LIMIT` incidents like `incident`, most shared entities first (7 queries; a
+    few more when the incidents sharing most are out of the window)."""
     start = (incident.first_activity_time or incident.created) - WINDOW
     end = (incident.last_activity_time or incident.created) + WINDOW
     candidates = (
@@ -47,30 +51,20 @@ def similar_incidents(incident: Incident) -> list[Similar]:
     )
     excluded = CorrelationExclusion.objects.filter(workspace_id=incident.workspace_id)
     # The incidents' entities (`entity_index`), not their alerts' links: an entity in
-    # 60,000 alerts is one row per incident here.
-    mine = list(
+    # 60,000 alerts is one row per incident here. Nor do values in more than
+    # COMMON_INCIDENTS incidents count: they say little, and would cost a row for each of
+    # their incidents. Whether there is a row past that many reads that many at most.
+    past_common = IncidentEntity.objects.filter(entity_id=OuterRef("entity_id"))[
+        COMMON_INCIDENTS : COMMON_INCIDENTS + 1
+    ]
+    mine = sorted(
         IncidentEntity.objects.filter(incident=incident)
         .exclude(entity_id__in=excluded.values("entity_id"))
+        .exclude(Exists(past_common))
         .values_list("entity_id", flat=True)
     )
-    # Nor do values in more than COMMON_INCIDENTS incidents: they say little, and would
-    # cost a row for each of their incidents.
-    common = (
-        IncidentEntity.objects.filter(entity_id__in=mine)
-        .values("entity_id")
-        .annotate(n=Count("incident_id"))
-        .filter(n__gt=COMMON_INCIDENTS)
-        .values_list("entity_id", flat=True)
-    )
-    mine = sorted(set(mine) - set(common))
     found: dict[int, Similar] = {}
-    shared = (
-        IncidentEntity.objects.filter(incident__in=candidates, entity_id__in=mine)
-        .values_list("incident_id")
-        .annotate(n=Count("entity_id"))
-        .order_by("-n", "-incident_id")[:LIMIT]
-    )
-    for pk, n in shared:
+    for pk, n in _most_shared(candidates, incident, mine):
         found[pk] = Similar(incident=None, shared_count=n)
     for pk in candidates.filter(title=incident.title).values_list("pk", flat=True)[:LIMIT]:
         found.setdefault(pk, Similar(incident=None)).same_title = True
@@ -98,15 +92,59 @@ def similar_incidents(incident: Incident) -> list[Similar]:
     return ranked
 
 
+def _most_shared(candidates, incident: Incident, mine: list[int]) -> list[tuple[int, int]]:
+    """(incident id, entities shared) of the `LIMIT` candidates sharing most of `mine`.
+
+    The shares are counted over every incident first (at most COMMON_INCIDENTS rows per
+    entity), then the candidates are picked from the top, a chunk at a time: most
+    incidents are in the window, so joining the window's incidents to the shares would
+    read most of the incidents table for a page of twenty.
+    """
+    shares = (
+        IncidentEntity.objects.filter(entity_id__in=mine)
+        .exclude(incident=incident)
+        .values_list("incident_id")
+        .annotate(n=Count("entity_id"))
+        .order_by("-n", "-incident_id")
+    )
+    picked: list[tuple[int, int]] = []
+
+    def pick(ranked: list[tuple[int, int]]) -> None:
+        in_window = set(
+            candidates.filter(pk__in=[pk for pk, _ in ranked]).values_list("pk", flat=True)
+        )
+        picked.extend((pk, n) for pk, n in ranked if pk in in_window)
+
+    # Usually LIMIT of the first CHUNK are in the window; the rest are read only when not,
+    # and checked in chunks twice as big each time: a few queries in all.
+    first = list(shares[:CHUNK])
+    pick(first)
+    if len(picked) < LIMIT and len(first) == CHUNK:
+        rest = list(shares[CHUNK:])
+        start, size = 0, CHUNK * 2
+        while start < len(rest) and len(picked) < LIMIT:
+            pick(rest[start : start + size])
+            start, size = start + size, size * 2
+    return picked[:LIMIT]
+
+
 def _name_shared(similar: list[Similar], mine) -> None:
     """Each incident's shared entities, by kind and name (1 query)."""
     by_pk = {s.incident.pk: s for s in similar}
     if not by_pk:
         return
+    first = Window(
+        RowNumber(),
+        partition_by=F("incident_id"),
+        order_by=[F("entity__kind"), F("entity__identifier")],
+    )
     rows = (
         IncidentEntity.objects.filter(entity_id__in=mine, incident_id__in=by_pk)
+        .annotate(rank=first)
+        .filter(rank__lte=NAMED)
         .select_related("entity")
-        .order_by("entity__kind", "entity__identifier")
+        .only("incident_id", "entity__kind", "entity__identifier", "entity__display_name")
+        .order_by("incident_id", "rank")
     )
     for row in rows:
         s = by_pk[row.incident_id]

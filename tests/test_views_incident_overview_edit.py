@@ -367,6 +367,37 @@ def test_incidents_older_than_fourteen_days_are_not_similar(client, reader, work
     assert "No similar incidents." in html
 
 
+def test_incidents_sharing_more_but_out_of_the_window_do_not_crowd_out_similar_ones(
+    client, reader, workspace, incident, monkeypatch
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    # Checked against the window two at a time: the first two are both too old.
+    monkeypatch.setattr("incidents.similar.CHUNK", 2)
+    host = EntityFactory(workspace=workspace, kind="host", identifier="mb-winclient")
+    account = EntityFactory(workspace=workspace, kind="account", identifier="bjenkins")
+    alert_in(incident).entities.add(host, account)
+    long_ago = timezone.now() - dt.timedelta(days=40)
+    old = [incident_with_alerts(0, workspace=workspace, title=f"Old {n}") for n in range(3)]
+    for other in old:
+        alert_in(other, time_generated=long_ago).entities.add(host, account)
+    IncidentFactory._meta.model.objects.filter(pk__in=[o.pk for o in old]).update(
+        first_activity_time=long_ago, last_activity_time=long_ago
+    )
+    recent = [incident_with_alerts(0, workspace=workspace, title=f"Recent {n}") for n in range(2)]
+    for other in recent:
+        alert_in(other).entities.add(host)
+    client.force_login(reader)
+
+    html = similar_html(client, incident)
+
+    assert all(f"#{other.number} " not in html for other in old)
+    assert all(f"#{other.number} " in html for other in recent)
+    assert html.count("1 shared entity: mb-winclient") == 2
+
+
 def test_similar_incidents_do_not_cross_workspaces(client, reader, workspace, incident):
     host = EntityFactory(workspace=workspace, identifier="shared-name")
     alert_in(incident).entities.add(host)
