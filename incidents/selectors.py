@@ -358,19 +358,21 @@ def related_incidents(
     entity: Entity, incident: Incident, *, limit: int
 ) -> tuple[list[Incident], bool]:
     """Other incidents with an alert involving `entity`: open ones first, then the most
-    recently active; at most `limit`, and whether there are more (1 query)."""
-    # From the incidents' entity rows (`entity_index`), not from every alert of the entity.
-    numbers = (
-        IncidentEntity.objects.filter(entity=entity)
-        .exclude(incident=incident)
-        .values("incident_id")
-    )
-    closed_last = Case(When(status=IncidentStatus.CLOSED, then=1), default=0)
-    rows = list(
-        Incident.objects.filter(pk__in=numbers)
+    recently active; at most `limit`, and whether there are more (2 queries at most)."""
+    # From the incidents' entity rows (`entity_index`), not from every alert of the entity;
+    # open and closed ones apart, so each reads the recency index in order when the entity
+    # is in many incidents (and its few incidents when it is in few).
+    involved = IncidentEntity.objects.filter(entity=entity, incident=OuterRef("pk"))
+    others = (
+        Incident.objects.filter(workspace_id=incident.workspace_id)
+        .filter(Exists(involved))
+        .exclude(pk=incident.pk)
         .only("number", "title", "severity", "status", "alert_count", "last_activity_time")
-        .order_by(closed_last, *RECENT_FIRST)[: limit + 1]
+        .order_by(*RECENT_FIRST)
     )
+    rows = list(others.exclude(status=IncidentStatus.CLOSED)[: limit + 1])
+    if len(rows) <= limit:
+        rows += others.filter(status=IncidentStatus.CLOSED)[: limit + 1 - len(rows)]
     return rows[:limit], len(rows) > limit
 
 
