@@ -112,3 +112,27 @@ def test_the_lists_reverse_as_many_urls_for_thirty_rows_as_for_one(
         assert client.get(target).status_code == 200
         counts.append(len(calls))
     assert counts[0] == counts[1]
+
+
+def test_an_entity_row_links_its_panel_keeps_the_kind_and_escapes_its_names(workspace):
+    from incidents.templatetags.rows import entity_rows
+    from tests.factories import EntityFactory
+
+    incident = incident_with_alerts(1, workspace=workspace)
+    entity = EntityFactory(
+        workspace=workspace, kind="host", identifier='<b>"pc"</b>\u202e', display_name=""
+    )
+    entity.incident_alerts, entity.other_open_incidents = 3, 0
+    url = reverse("incidents:incident_entity", args=[incident.number, entity.pk]) + "?kind=host"
+
+    html = entity_rows([entity], incident, entity, "host")
+
+    assert html == (
+        '<tr class="selected"><td class="title">'
+        f'<a id="entity-{entity.pk}" href="{url}" hx-get="{url}" hx-target="#incident" '
+        'hx-swap="outerHTML" hx-push-url="true" aria-current="true" '
+        'title="&lt;b&gt;&quot;pc&quot;&lt;/b&gt;⟨U+202E⟩">'
+        "&lt;b&gt;&quot;pc&quot;&lt;/b&gt;⟨U+202E⟩</a></td>"
+        '<td class="count">3</td><td class="count">0</td></tr>\n'
+    )
+    assert 'class="selected"' not in entity_rows([entity], incident, None, "")

@@ -10,6 +10,7 @@ about 150 URLs and render a template per timestamp.
 - `{% timeline_items alerts in_incident=True menu=can_act %}`: a timeline's alerts (the
   Overview's, the entity panel's), built the same way: an include per alert cost more
   than the rest of the Overview.
+- `{% entity_rows group.entities incident entity kind %}`: the Entities tab's rows.
 - `{% incident_rows page.rows %}`: the incidents queue's rows, built in Python as the
   Django admin builds its changelist's (`items_for_result`): a 50-row page rendered
   through the template language cost several times its SQL (#14).
@@ -183,6 +184,43 @@ def incident_rows(context, incidents: list[Incident]) -> SafeString:
                 else mark_safe(' <span class="badge badge-empty" data-no-alerts>No alerts</span>'),
                 products=mark_safe("".join(products)) if products else html_row(MUTED, "—"),
                 time=timestamp(template_localtime(incident.last_activity_time)),
+            )
+        )
+    return mark_safe("".join(html))
+
+
+# --- entities --------------------------------------------------------------------------
+
+ENTITY_ROW = (
+    "<tr{selected}>"
+    '<td class="title"><a id="entity-{pk}" href="{url}" hx-get="{url}" hx-target="#incident" '
+    'hx-swap="outerHTML" hx-push-url="true"{current} title="{identifier}">{name}</a></td>'
+    '<td class="count">{alerts}</td>'
+    '<td class="count">{others}</td></tr>\n'
+)
+
+
+@register.simple_tag
+def entity_rows(entities, incident: Incident, selected=None, kind: str = "") -> SafeString:
+    """The Entities tab's rows of one kind: each entity's link to its panel (keeping the
+    kind filter), its alerts in this incident and its other open incidents."""
+    entity_url = UrlPattern("incidents:incident_entity", incident.number)
+    query = f"?{urlencode({'kind': kind})}" if kind else ""
+    chosen = getattr(selected, "pk", None)
+    html = []
+    for entity in entities:
+        here = entity.pk == chosen
+        html.append(
+            html_row(
+                ENTITY_ROW,
+                pk=entity.pk,
+                url=mark_safe(f"{entity_url.fill(entity.pk)}{html_module.escape(query)}"),
+                selected=mark_safe(' class="selected"') if here else "",
+                current=mark_safe(' aria-current="true"') if here else "",
+                identifier=reveal_bidi(entity.identifier),
+                name=reveal_bidi(entity.display_name or entity.identifier),
+                alerts=entity.incident_alerts,
+                others=entity.other_open_incidents,
             )
         )
     return mark_safe("".join(html))
