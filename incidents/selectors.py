@@ -174,18 +174,34 @@ def attach_main_entities(alerts: Sequence[Alert]) -> None:
             of_kind=Window(Count("id"), partition_by=by_kind),
         )
         .filter(rank__lte=MAIN_ENTITIES)
-        .select_related("entity")
-        .only("alert_id", "entity__kind", "entity__identifier", "entity__display_name")
+        # Rows, not model instances: a busy incident's alerts have hundreds of these.
+        .values_list(
+            "alert_id",
+            "entity__kind",
+            "entity__identifier",
+            "entity__display_name",
+            "rank",
+            "of_kind",
+        )
     )
     order = {kind: i for i, kind in enumerate(MAIN_ENTITY_KINDS)}
     found: dict[int, list] = defaultdict(list)
-    for link in links:
-        found[link.alert_id].append(link)
+    for alert_id, *row in links:
+        found[alert_id].append(row)
     for alert in alerts:
-        rows = sorted(found[alert.pk], key=lambda r: (order[r.entity.kind], r.rank))
-        alert.main_entities = [r.entity for r in rows]
-        shown = {r.entity.kind: r.of_kind for r in rows}
+        rows = sorted(found[alert.pk], key=lambda r: (order[r[0]], r[3]))
+        alert.main_entities = [MainEntity(kind, key, name) for kind, key, name, _, _ in rows]
+        shown = {kind: of_kind for kind, _, _, _, of_kind in rows}
         alert.more_entities = sum(shown.values()) - len(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class MainEntity:
+    """What an alert's row shows of one of its main entities."""
+
+    kind: str
+    identifier: str
+    display_name: str
 
 
 # --- one incident ----------------------------------------------------------------
