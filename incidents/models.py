@@ -268,6 +268,8 @@ class Incident(models.Model):
             models.Index("workspace", "title", "number", name="incident_title_idx"),
             models.Index("workspace", "alert_count", "number", name="incident_alert_count_idx"),
             models.Index("workspace", "owner", "status", name="incident_owner_idx"),
+            # Sorting by owner reads each owner's incidents by number (`incident_page`).
+            models.Index("workspace", "owner", "number", name="incident_owner_number_idx"),
             # Sorting by status pages through the queue by this index.
             models.Index("workspace", "status", "number", name="incident_status_number_idx"),
             models.Index("workspace", "provider_name", "status", name="incident_provider_idx"),

@@ -170,23 +170,29 @@ def _beyond(keys: list[Key], values: list[Any], reverse: bool) -> Q:
     return condition
 
 
-def keyset_page(queryset: QuerySet, keys: list[Key], cursor: str | None, size: int) -> Page:
-    """The page of `queryset` (ordered by `keys`, the last one unique) that `cursor` names."""
+def keyset_page(
+    queryset: QuerySet,
+    keys: list[Key],
+    cursor: str | None,
+    size: int,
+    parts: list[QuerySet] | None = None,
+) -> Page:
+    """The page of `queryset` (ordered by `keys`, the last one unique) that `cursor` names.
+
+    `parts`: the same rows split in querysets that each read an index in the keys' order
+    (the incidents of one owner, sorted by owner). Each part gives its first rows and the
+    database merges them, where one query would sort every row to find the first few.
+    """
     decoded = typed_cursor(cursor, keys, queryset) if cursor else None
+    parts = parts or [queryset]
     if decoded and decoded[0] == BACKWARD:
-        rows = list(
-            queryset.filter(_beyond(keys, decoded[1], reverse=True)).order_by(
-                *(k.order(reverse=True) for k in keys)
-            )[: size + 1]
-        )
+        rows = _first(parts, _beyond(keys, decoded[1], reverse=True), keys, size + 1, True)
         if len(rows) > size:
             rows = rows[:size][::-1]
             return Page(rows, _cursor(FORWARD, keys, rows[-1]), _cursor(BACKWARD, keys, rows[0]))
         decoded = None  # Back at the start: show a full first page.
-    query = queryset.order_by(*(k.order() for k in keys))
-    if decoded:
-        query = query.filter(_beyond(keys, decoded[1], reverse=False))
-    rows = list(query[: size + 1])
+    after = _beyond(keys, decoded[1], reverse=False) if decoded else Q()
+    rows = _first(parts, after, keys, size + 1, False)
     more = len(rows) > size
     rows = rows[:size]
     return Page(
@@ -194,6 +200,15 @@ def keyset_page(queryset: QuerySet, keys: list[Key], cursor: str | None, size: i
         _cursor(FORWARD, keys, rows[-1]) if more else None,
         _cursor(BACKWARD, keys, rows[0]) if decoded and rows else None,
     )
+
+
+def _first(parts: list[QuerySet], after: Q, keys: list[Key], n: int, reverse: bool) -> list:
+    """The first `n` rows of the parts together that come `after` the cursor."""
+    order = [k.order(reverse) for k in keys]
+    firsts = [part.filter(after).order_by(*order)[:n] for part in parts]
+    if len(firsts) == 1:
+        return list(firsts[0])
+    return list(firsts[0].union(*firsts[1:], all=True).order_by(*order)[:n])
 
 
 def _cursor(direction: str, keys: list[Key], row: Model) -> str:

@@ -5,13 +5,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     Case,
+    CharField,
     Count,
     Exists,
     F,
     OuterRef,
     QuerySet,
+    Value,
     When,
     Window,
 )
@@ -102,11 +106,43 @@ def incident_page(filtered: QuerySet, sort: str, cursor: str | None) -> Page:
     """A page of the incidents queue (2 queries at most)."""
     _, column, descending = parse_sort(sort, INCIDENT_SORTS, "-last_activity")
     queryset = filtered.select_related("owner")
-    if column.field == "owner_name":
-        # By name, as the column reads; unassigned incidents sort as the largest value.
-        queryset = queryset.annotate(owner_name=F("owner__username"))
-    # Each row's products are the incident's own (`Incident.products`): no query.
-    return keyset_page(queryset, column.keys(descending, "number"), cursor, PAGE_SIZE)
+    keys = column.keys(descending, "number")
+    if column.field != "owner_name":
+        # Each row's products are the incident's own (`Incident.products`): no query.
+        return keyset_page(queryset, keys, cursor, PAGE_SIZE)
+    # By name, as the column reads; unassigned incidents sort as the largest value.
+    queryset = queryset.annotate(owner_name=F("owner__username"))
+    owners = _owners(filtered)
+    if owners is None:
+        return keyset_page(queryset, keys, cursor, PAGE_SIZE)
+    # Each owner's incidents (and the unassigned) read in number order from an index, and
+    # merged: sorting every open incident by its owner's name cost about 70 ms at 1M.
+    parts = [
+        filtered.filter(owner=user).annotate(owner_name=Value(user.get_username()))
+        for user in owners
+    ]
+    parts.append(filtered.filter(owner=None).annotate(owner_name=Value(None, CharField())))
+    page = keyset_page(queryset, keys, cursor, PAGE_SIZE, parts=parts)
+    by_pk = {user.pk: user for user in owners}
+    for incident in page.rows:
+        Incident.owner.field.set_cached_value(incident, by_pk.get(incident.owner_id))
+    return page
+
+
+# More owners than this sort in one query (a merge of that many reads would cost more).
+OWNER_PARTS = 40
+
+
+def _owners(filtered: QuerySet) -> list | None:
+    """The users who own incidents of the queue's workspace (one query), or None when the
+    owner sort is better done by one query: on SQLite, or with more than OWNER_PARTS."""
+    if connection.vendor != "postgresql":
+        return None
+    workspaces = filtered.values("workspace_id")
+    owning = Incident.objects.filter(owner=OuterRef("pk"), workspace_id__in=workspaces[:1])
+    users = get_user_model().objects.filter(Exists(owning)).order_by("pk")[: OWNER_PARTS + 1]
+    users = list(users)
+    return users if len(users) <= OWNER_PARTS else None
 
 
 def alert_page(filtered: QuerySet, sort: str, cursor: str | None) -> Page:

@@ -12,10 +12,11 @@ from incidents.models import Alert, Incident
 pytestmark = pytest.mark.postgres
 
 
-def plan_of(run) -> str:
+def plan_of(run, containing: str = "") -> str:
+    """The plan of the first query `run` makes (that contains `containing`)."""
     with CaptureQueriesContext(connection) as queries:
         run()
-    sql = queries[0]["sql"]
+    sql = next(q["sql"] for q in queries if containing in q["sql"])
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_sort = off")
         cursor.execute("SET LOCAL enable_seqscan = off")
@@ -53,3 +54,52 @@ def test_incident_sorts_read_an_index_in_order(workspace, sort, index):
     plan = plan_of(lambda: selectors.incident_page(incidents, sort, None))
     assert index in plan, plan
     assert "Sort" not in plan, plan
+
+
+@pytest.mark.parametrize("sort", ["owner", "-owner"])
+def test_the_owner_sort_merges_each_owners_incidents_read_in_order(workspace, sort, monkeypatch):
+    from django.db.models import F
+
+    from incidents.pagination import keyset_page
+    from tests.factories import IncidentFactory, UserFactory
+
+    monkeypatch.setattr(selectors, "PAGE_SIZE", 4)
+    # Names out of their ids' order, so an order by id would show.
+    owners = [None, *(UserFactory(username=name) for name in ["carol", "alice", "bob"])]
+    for i in range(17):
+        IncidentFactory(workspace=workspace, owner=owners[i % 4])
+    incidents = Incident.objects.filter(workspace=workspace)
+    column = selectors.INCIDENT_SORTS["owner"]
+    keys = column.keys(sort.startswith("-"), "number")
+    expected = [
+        i.number
+        for i in keyset_page(
+            incidents.annotate(owner_name=F("owner__username")), keys, None, 100
+        ).rows
+    ]
+
+    forward, pages, cursor = [], [], None
+    while True:
+        page = selectors.incident_page(incidents, sort, cursor)
+        pages.append(page)
+        forward += [i.number for i in page.rows]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert forward == expected
+    assert [i.owner for i in pages[0].rows] == [
+        Incident.objects.get(number=n).owner for n in forward[:4]
+    ]
+    # Back from the last page, one page at a time, shows the same pages.
+    backward, page = [], pages[-1]
+    while page.previous_cursor:
+        page = selectors.incident_page(incidents, sort, page.previous_cursor)
+        backward = [i.number for i in page.rows] + backward
+    assert backward == forward[: -len(pages[-1].rows)]
+
+    plan = plan_of(lambda: selectors.incident_page(incidents, sort, None), "UNION ALL")
+    # The three owners' and the unassigned incidents, each read in number order from an
+    # index (the unassigned may be read from the numbers'); only their first rows sorted.
+    assert plan.count("incident_owner_number_idx") >= 3, plan
+    assert plan.count("Index Scan") == 4, plan
+    assert plan.count("Sort Key") == 1, plan
