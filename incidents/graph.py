@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents import membership, selectors
+from incidents import entity_index, membership, selectors
 from incidents.models import Alert, Entity, EntityKind, Incident
 from incidents.templatetags.kinds import kind_icon
 from incidents.text import reveal_bidi
@@ -169,4 +169,6 @@ def _entity(entity: Entity) -> dict:
         ],
         "alerts": entity.incident_alerts,
         "otherOpenIncidents": entity.other_open_incidents,
+        # "100+" past `entity_index.COUNTED`.
+        "otherOpenIncidentsLabel": entity_index.open_count_label(entity.other_open_incidents),
     }

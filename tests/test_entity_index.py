@@ -72,3 +72,20 @@ def test_ingestion_lists_new_incidents_entities_and_an_alert_resent_with_a_new_o
     alert = Alert.objects.get(system_alert_id=data["SystemAlertId"])
     assert rows() == {(incident.pk, e.pk, True) for e in alert.entities.all()}
     assert incident.status == IncidentStatus.NEW
+
+
+def test_other_open_incidents_are_counted_up_to_a_bound(workspace, monkeypatch):
+    monkeypatch.setattr(entity_index, "COUNTED", 2)
+    busy, quiet = EntityFactory(workspace=workspace), EntityFactory(workspace=workspace)
+    here = IncidentFactory(workspace=workspace)
+    alert_in(here).entities.add(busy, quiet)
+    others = [IncidentFactory(workspace=workspace) for _ in range(5)]
+    for other in others:
+        alert_in(other).entities.add(busy)
+    alert_in(others[0]).entities.add(quiet)
+
+    counts = entity_index.other_open_incidents([busy.pk, quiet.pk], here.pk)
+
+    # Five other open incidents: read up to three, shown as "2+".
+    assert counts == {busy.pk: 3, quiet.pk: 1}
+    assert [entity_index.open_count_label(counts[e.pk]) for e in (busy, quiet)] == ["2+", "1"]

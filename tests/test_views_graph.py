@@ -197,6 +197,7 @@ def test_the_graph_holds_the_incidents_alerts_their_entities_and_the_edges(
         "properties": [["Name", "bjenkins"], ["UPNSuffix", "contoso.com"]],
         "alerts": 2,
         "otherOpenIncidents": 1,  # "Older", through Mimikatz
+        "otherOpenIncidentsLabel": "1",
     }
     assert entities[host.pk]["label"] == "WS-FIN-1122"
 

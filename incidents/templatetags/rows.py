@@ -30,6 +30,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 
+from incidents import entity_index
 from incidents.models import AlertStatus, Incident
 from incidents.templatetags.kinds import kind_icon, kind_label
 from incidents.text import reveal_bidi
@@ -220,7 +221,7 @@ def entity_rows(entities, incident: Incident, selected=None, kind: str = "") -> 
                 identifier=reveal_bidi(entity.identifier),
                 name=reveal_bidi(entity.display_name or entity.identifier),
                 alerts=entity.incident_alerts,
-                others=entity.other_open_incidents,
+                others=entity_index.open_count_label(entity.other_open_incidents),
             )
         )
     return mark_safe("".join(html))

@@ -684,7 +684,7 @@
         ["Identifier", el("code", { text: entity.identifier })],
         ...entity.properties,
         ["In this incident", `${entity.alerts} alert${entity.alerts === 1 ? "" : "s"}`],
-        ["Open incidents", `in ${entity.otherOpenIncidents} other open incident${entity.otherOpenIncidents === 1 ? "" : "s"}`],
+        ["Open incidents", `in ${entity.otherOpenIncidentsLabel} other open incident${entity.otherOpenIncidents === 1 ? "" : "s"}`],
       ];
       const parts = [el("p", { className: "details-title", text: entity.label }), this.definitions(rows), el("p", {}, el("a", { href: fill(this.data.urls.timeline, { entity: entity.id }), text: "Timeline" }), el("span", { className: "muted", text: " — every alert with this entity, on the Entities tab" }))];
       const answer = this.related.get(entity.id);
