@@ -11,6 +11,7 @@ import uuid
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from incidents.ingest import store
 from incidents.models import Alert, Incident, Membership, Relation, Workspace
@@ -291,6 +292,14 @@ def test_bench_ingest_reports_speed_memory_and_queries_per_batch(db):
 
     assert "ingesting 60 (seed 5)" in out
     assert re.search(r"alerts/s; peak memory [\d,]+ MB; queries per batch: \d+( to \d+)?\.", out)
+    assert re.search(r"CPU per alert: [\d.]+ ms in this process", out)
+    if connection.vendor == "postgresql":
+        # The server runs on this machine: its process's share, and the bound of both.
+        assert re.search(
+            r", [\d.]+ ms in its PostgreSQL server process; \d+ cores would ingest at most "
+            r"[\d,]+ alerts/s\.",
+            out,
+        )
     workspace = Workspace.objects.get(name__startswith="bench-")
     assert workspace.alerts.count() > 50
     assert not Alert.objects.filter(relations__isnull=True).exists()

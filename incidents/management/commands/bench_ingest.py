@@ -6,10 +6,16 @@ not timed), then ingests the file into a new workspace with the default correlat
 and prints alerts per second, the ingesting process's peak memory and the queries each
 batch cost. Run it on PostgreSQL with data
 already in the database (e.g. after `seed_demo --alerts 1000000`) for the real figure.
+
+It also prints the CPU time each alert cost in this process and, with PostgreSQL on this
+machine, in the server process of its connection; and from their sum, the most alerts per
+second this machine's cores could ingest if both kinds of work ran side by side on every
+core with nothing else running: a bound no change of batching or pipelining can pass.
 """
 
 import json
 import multiprocessing
+import os
 import resource
 import secrets
 import tempfile
@@ -90,12 +96,14 @@ class Command(BaseCommand):
             def on_batch(summary: Summary) -> None:
                 batches.append(queries.take())
 
-            started = time.perf_counter()
+            database = _DatabaseCpu()
+            started, ours = time.perf_counter(), _own_cpu()
             with connection.execute_wrapper(queries):
                 summary = ingest_stream(
                     workspace, read_rows(str(path)), batch_size=batch_size, on_batch=on_batch
                 )
-            elapsed = time.perf_counter() - started
+            elapsed, ours = time.perf_counter() - started, _own_cpu() - ours
+            theirs = database.used()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         self.stdout.write(
             f"{summary.new:,} new, {summary.updated:,} updated, {summary.rejected:,} rejected; "
@@ -104,6 +112,47 @@ class Command(BaseCommand):
             f"{elapsed:.1f} s: {summary.read / elapsed:,.0f} alerts/s; peak memory "
             f"{peak:,.0f} MB; queries per batch: {_spread(batches[:-1] or batches)}."
         )
+        per_alert = 1000 / max(summary.read, 1)
+        cpu = f"CPU per alert: {ours * per_alert:.3f} ms in this process"
+        if theirs is not None:
+            # What the machine's cores could do at best, every one busy with nothing else.
+            cores = os.cpu_count() or 1
+            ceiling = cores * summary.read / max(ours + theirs, 1e-9)
+            cpu += (
+                f", {theirs * per_alert:.3f} ms in its PostgreSQL server process; "
+                f"{cores} cores would ingest at most {ceiling:,.0f} alerts/s"
+            )
+        self.stdout.write(f"{cpu}.")
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class _DatabaseCpu:
+    """The CPU time of this connection's PostgreSQL server process, when the server runs on
+    this machine (its /proc entry is readable); `used()` is None otherwise."""
+
+    def __init__(self):
+        self.stat = None
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+        self.start = self._read()
+
+    def _read(self) -> float | None:
+        try:
+            fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        except (AttributeError, OSError, IndexError):
+            return None
+        # utime and stime, the 14th and 15th fields (the 12th and 13th after the name).
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def used(self) -> float | None:
+        end = self._read()
+        return None if end is None or self.start is None else end - self.start
 
 
 def _write_rows(path: Path, alerts: int, seed: int) -> None:
