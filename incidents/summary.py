@@ -39,6 +39,9 @@ def summarize(incident: Incident, alerts: Sequence[Alert]) -> Summary:
     entities = list(
         Entity.objects.filter(alerts__relations__incident=incident)
         .annotate(incident_alerts=Count("alerts", distinct=True))
+        # Not their properties: a busy incident has hundreds of entities, and the
+        # summary names eight.
+        .only("kind", "identifier", "display_name")
         .order_by("-incident_alerts", "kind", "identifier")
     )
     per_kind = Counter(e.kind for e in entities)
