@@ -135,7 +135,7 @@ def _kind(request: WorkspaceRequest) -> str:
 def _entities(request: WorkspaceRequest, incident: Incident) -> dict:
     """The Entities tab's list: every kind with its count, the chosen kind's entities."""
     kind = _kind(request)
-    groups = selectors.group_by_kind(selectors.incident_entities(incident))
+    groups = selectors.group_by_kind(selectors.incident_entities(incident, properties=False))
     return {
         "kind": kind,
         "kinds": groups,
