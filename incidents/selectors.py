@@ -42,6 +42,7 @@ from incidents.rules.explain import Explanation, explain
 
 PAGE_SIZE = 50
 ENTITY_TIMELINE_SIZE = 50
+INCIDENT_TIMELINE_SIZE = 50
 RECENT_COMMENTS = 3
 OPEN_STATUSES = (IncidentStatus.NEW, IncidentStatus.ACTIVE)
 SEARCH_LIMIT = 10
@@ -243,18 +244,28 @@ class MainEntity:
 # --- one incident ----------------------------------------------------------------
 
 
+# Not the columns only the alert page shows: 150 alerts' JSON cost more to read than the
+# rest of an incident's tab.
+ALERT_PAGE_ONLY = ("description", "remediation_steps", "extended_properties", "source_fields")
+
+
 def incident_alerts(incident: Incident, *, main_entities: bool = True) -> list[Alert]:
     """The incident's alerts, newest first, each with `incident_links`, `main_entities`,
     `why`: the reason it is in this incident (3 queries), and `remove_refusal`: why it
     cannot leave this incident ("Remove alert", "Link alerts to another incident")."""
-    # Not the columns only the alert page shows: 150 alerts' JSON cost more to read than
-    # the rest of the tab.
-    later = ("description", "remediation_steps", "extended_properties", "source_fields")
     alerts = list(
         Alert.objects.filter(relations__incident=incident)
-        .defer(*later)
+        .defer(*ALERT_PAGE_ONLY)
         .order_by("-time_generated", "-id")
     )
+    _attach_membership(alerts, incident, main_entities=main_entities)
+    return alerts
+
+
+def _attach_membership(
+    alerts: Sequence[Alert], incident: Incident, *, main_entities: bool = True
+) -> None:
+    """What `incident_alerts` says of each of the incident's `alerts` (2 queries)."""
     attach_incidents(alerts, reasons=True)
     # The rows' hosts, accounts and IPs: one more query, which the graph does without.
     if main_entities:
@@ -262,7 +273,6 @@ def incident_alerts(incident: Incident, *, main_entities: bool = True) -> list[A
     for alert in alerts:
         alert.why = next((i.why for i in alert.incident_links if i.number == incident.number), None)
         alert.remove_refusal = provider_refusal(alert, incident)
-    return alerts
 
 
 def activity_page(incident: Incident, cursor: str | None) -> Page:
@@ -271,11 +281,17 @@ def activity_page(incident: Incident, cursor: str | None) -> Page:
     return keyset_page(queryset, keys, cursor, PAGE_SIZE)
 
 
-def incident_timeline(incident: Incident) -> list[Alert]:
-    """The incident's alerts, newest first, each with `other_links` (3 queries)."""
-    alerts = incident_alerts(incident)
-    _attach_other_links(alerts, incident)
-    return alerts
+def incident_timeline(incident: Incident, cursor: str | None = None) -> Page:
+    """A page of the incident's alerts, newest first (the Overview's Incident timeline),
+    each as `incident_alerts` has it and with `other_links` (3 queries). A page, not all
+    150: the Alerts tab lists them all, and a full incident's timeline cost more than the
+    rest of its Overview (#14)."""
+    queryset = Alert.objects.filter(relations__incident=incident).defer(*ALERT_PAGE_ONLY)
+    keys = [Key("time_generated", descending=True), Key("id", descending=True)]
+    page = keyset_page(queryset, keys, cursor, INCIDENT_TIMELINE_SIZE)
+    _attach_membership(page.rows, incident)
+    _attach_other_links(page.rows, incident)
+    return page
 
 
 def _attach_other_links(alerts: Sequence[Alert], incident: Incident) -> None:

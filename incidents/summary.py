@@ -34,8 +34,13 @@ class Summary:
         return sum(k.count for k in self.kinds)
 
 
-def summarize(incident: Incident, alerts: Sequence[Alert]) -> Summary:
-    """What `alerts` (the incident's, already loaded) say, and its entities (1 query)."""
+def summarize(incident: Incident, alerts: Sequence[Alert] | None = None) -> Summary:
+    """What the incident's alerts say, and its entities (1 query). `alerts`: the
+    incident's, when they are loaded already; without them, what the summary needs of
+    them is read (1 query more)."""
+    if alerts is None:
+        fields = ("product_name", "tactics", "techniques")
+        alerts = Alert.objects.filter(relations__incident=incident).values_list(*fields, named=True)
     entities = list(
         Entity.objects.filter(alerts__relations__incident=incident)
         .annotate(incident_alerts=Count("alerts", distinct=True))

@@ -42,7 +42,7 @@ def test_the_timeline_shows_the_incidents_alerts_newest_first_in_full_colour(
     )
     client.force_login(reader)
     response = client.get(overview(incident))
-    assert [a.display_name for a in response.context["alerts"]] == ["Newer", "Older"]
+    assert [a.display_name for a in response.context["timeline"].rows] == ["Newer", "Older"]
     html = response.content.decode()
     assert '<h2 id="incident-timeline-heading" tabindex="-1">Incident timeline</h2>' in html
     assert '<li class="tl-item sev-high in-incident">' in html
@@ -174,9 +174,9 @@ def test_tabs_vary_on_htmx_and_history_restores_get_the_whole_page(client, reade
     assert restored.content.decode().startswith("<!doctype html>")
 
 
-# Session, user, memberships; the incident; its alerts; their incidents; their entities;
-# the summary's entities by kind; the comments.
-OVERVIEW_QUERIES = 9
+# Session, user, memberships; the incident; a page of its alerts; their incidents; their
+# entities; what the summary reads of all its alerts; its entities by kind; the comments.
+OVERVIEW_QUERIES = 10
 
 
 @pytest.mark.parametrize("alerts", [3, 150])
@@ -190,5 +190,72 @@ def test_the_overviews_query_count_does_not_grow_with_alerts(
     with django_assert_max_num_queries(OVERVIEW_QUERIES + full(incident)):
         response = client.get(overview(incident))
     html = response.content.decode()
-    assert html.count("More actions for ") == alerts
-    assert html.count('class="entity-tag"') == alerts * 4
+    shown = min(alerts, 50)
+    assert html.count("More actions for ") == shown
+    assert html.count('class="entity-tag"') == shown * 4
+
+
+def test_the_timeline_shows_fifty_alerts_and_more_on_demand(client, responder, workspace):
+    incident = incident_with_alerts(60, workspace=workspace)
+    alerts = Alert.objects.filter(relations__incident=incident)
+    newest_first = list(
+        alerts.order_by("-time_generated", "-id").values_list("display_name", flat=True)
+    )
+    client.force_login(responder)
+
+    first = client.get(overview(incident))
+    page = first.context["timeline"]
+    assert [a.display_name for a in page.rows] == newest_first[:50]
+    html = first.content.decode()
+    assert "60 alerts, newest first; the" in html
+    assert f'<a href="/incidents/{incident.number}/alerts/">Alerts tab</a> lists them all' in html
+    more = f"/incidents/{incident.number}/?cursor={page.next_cursor}"
+    assert f'hx-get="{more}" hx-target="closest li" hx-swap="outerHTML">Show more alerts' in html
+
+    appended = client.get(more, headers={"HX-Request": "true"})
+    assert "HX-Request" in appended["Vary"]
+    html = appended.content.decode()
+    assert html.lstrip().startswith('<li class="tl-item')
+    assert html.count('<li class="tl-item') == 10
+    assert [a.display_name for a in appended.context["timeline"].rows] == newest_first[50:]
+    assert html.count("More actions for ") == 10  # The menus, as on the first page.
+    assert "Show more alerts" not in html
+    assert "autofocus" in html  # The first new alert takes the focus from "Show more".
+
+
+def test_without_javascript_show_more_opens_the_overview_at_the_next_alerts(
+    client, reader, workspace
+):
+    incident = incident_with_alerts(55, workspace=workspace)
+    client.force_login(reader)
+    cursor = client.get(overview(incident)).context["timeline"].next_cursor
+    response = client.get(overview(incident), {"cursor": cursor})
+    html = response.content.decode()
+    assert html.startswith("<!doctype html>")
+    assert len(response.context["timeline"].rows) == 5
+    assert f'<a href="/incidents/{incident.number}/">Newest alerts</a>' in html
+    assert "Show more alerts" not in html
+
+
+def test_a_tampered_cursor_shows_the_newest_alerts(client, reader, workspace):
+    incident = incident_with_alerts(3, workspace=workspace)
+    client.force_login(reader)
+    response = client.get(overview(incident), {"cursor": "not-a-cursor"})
+    assert response.status_code == 200
+    assert len(response.context["timeline"].rows) == 3
+    assert "Newest alerts" not in response.content.decode()
+
+
+def test_the_summary_counts_every_alert_not_only_the_timelines_page(client, reader, workspace):
+    incident = incident_with_alerts(55, workspace=workspace)
+    alerts = Alert.objects.filter(relations__incident=incident)
+    oldest = alerts.order_by("time_generated", "id").first()
+    Alert.objects.filter(pk=oldest.pk).update(
+        product_name="Only On The Oldest", tactics=["Exfiltration"]
+    )
+    client.force_login(reader)
+    response = client.get(overview(incident))
+    assert oldest not in response.context["timeline"].rows
+    summary = response.context["summary"]
+    assert "Only On The Oldest" in summary.products
+    assert "Exfiltration" in [t.name for t in summary.tactics]

@@ -46,7 +46,16 @@ def render_tab(request: WorkspaceRequest, incident: Incident, tab: str, **contex
 def incident_detail(request: WorkspaceRequest, number: int) -> HttpResponse:
     """The Overview tab: details, the incident timeline and the newest comments."""
     incident = access_incident(request, number)
-    return render_tab(request, incident, "overview", **_overview(incident))
+    cursor = request.GET.get("cursor")
+    if request.htmx and cursor:
+        # "Show more alerts": only the next alerts, appended to the Incident timeline.
+        timeline = selectors.incident_timeline(incident, cursor)
+        context = {"incident": incident, "timeline": timeline, "appending": True}
+        context["can_act"] = can_act(request)
+        response = render(request, "incidents/_overview.html#timeline", context)
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+    return render_tab(request, incident, "overview", **_overview(incident, cursor=cursor))
 
 
 @require_GET
@@ -62,12 +71,11 @@ def incident_similar(request: WorkspaceRequest, number: int) -> HttpResponse:
     return render_tab(request, incident, "overview", **_overview(incident, similar))
 
 
-def _overview(incident: Incident, similar: list | None = None) -> dict:
+def _overview(incident: Incident, similar: list | None = None, cursor: str | None = None) -> dict:
     """The Overview's context; `similar` None: the card loads them itself."""
-    alerts = selectors.incident_timeline(incident)
     return {
-        "alerts": alerts,
-        "summary": summarize(incident, alerts),
+        "timeline": selectors.incident_timeline(incident, cursor),
+        "summary": summarize(incident),
         "comments": selectors.recent_comments(incident),
         "severities": Severity.values,
         "similar": similar,
