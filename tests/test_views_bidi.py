@@ -8,6 +8,7 @@ import json
 import re
 
 import pytest
+from django.utils.safestring import SafeString
 
 from incidents import actions
 from incidents.activity import Actor
@@ -32,6 +33,14 @@ def test_reveal_bidi_writes_out_every_bidirectional_control_and_nothing_else():
     shown = reveal_bidi(f"a{controls}b")
     assert shown == "a" + "".join(f"⟨U+{ord(c):04X}⟩" for c in controls) + "b"
     assert reveal_bidi("Résumé — עברית ⟨ok⟩ \u200b") == "Résumé — עברית ⟨ok⟩ \u200b"
+
+
+@pytest.mark.parametrize("text", ["plain ascii", "Résumé — עברית", f"x{RLO}y"])
+def test_reveal_bidi_gives_plain_text_even_for_marked_safe_text(text):
+    # Marked-safe input must still be escaped where the result is shown.
+    shown = reveal_bidi(SafeString(text))
+    assert type(shown) is str
+    assert shown == text.replace(RLO, SHOWN)
 
 
 @pytest.fixture

@@ -26,8 +26,7 @@ from urllib.parse import quote, urlencode
 from django import template
 from django.template.defaulttags import querystring
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import conditional_escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.timezone import template_localtime
 
 from incidents import entity_index
@@ -58,7 +57,7 @@ class UrlPattern:
 
     def fill(self, value: object) -> SafeString:
         # The prefix and suffix come from the urlconf; the argument is escaped.
-        return mark_safe(f"{self.prefix}{conditional_escape(value)}{self.suffix}")
+        return SafeString(f"{self.prefix}{_escaped(value)}{self.suffix}")
 
 
 @register.simple_tag
@@ -85,16 +84,17 @@ def timestamp(value) -> SafeString:
     """Django's date formats "c" and "Y-m-d H:i", written out: `dateformat` costs
     tens of microseconds a call, and a page shows hundreds of times."""
     if not value:
-        return mark_safe('<span class="muted">—</span>')
+        return SafeString('<span class="muted">—</span>')
     day = f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
     shown = f"{day} {value.hour:02d}:{value.minute:02d}"
-    return mark_safe(f'<time datetime="{value.isoformat()}">{shown}</time>')
+    return SafeString(f'<time datetime="{value.isoformat()}">{shown}</time>')
 
 
 def html_row(template: str, *args: object, **values: object) -> SafeString:
     """`format_html` for rows: each value escaped unless it is already HTML, as
-    `conditional_escape` does, without its checks for lazy values on every call."""
-    return mark_safe(
+    `conditional_escape` does, without its checks for lazy values on every call (nor
+    `mark_safe`'s: the result is always a str, so SafeString says the same for less)."""
+    return SafeString(
         template.format(*map(_escaped, args), **{k: _escaped(v) for k, v in values.items()})
     )
 
@@ -138,6 +138,7 @@ CHECK = (
     'form="incident-selection" aria-label="Select incident #{n}" data-select-incident></td>'
 )
 MUTED = '<span class="muted">{}</span>'
+MERGED = SafeString(" " + MUTED.format("· Merged"))
 
 
 @register.simple_tag(takes_context=True)
@@ -175,19 +176,19 @@ def incident_rows(context, incidents: list[Incident]) -> SafeString:
                 severity=incident.severity,
                 status_class=incident.status.lower(),
                 status=incident.status,
-                merged=mark_safe(" " + MUTED.format("· Merged")) if incident.merged_into_id else "",
+                merged=MERGED if incident.merged_into_id else "",
                 owner=incident.owner.get_username()
                 if incident.owner
                 else html_row(MUTED, "Unassigned"),
                 count=incident.alert_count,
                 empty=""
                 if incident.alert_count
-                else mark_safe(' <span class="badge badge-empty" data-no-alerts>No alerts</span>'),
-                products=mark_safe("".join(products)) if products else html_row(MUTED, "—"),
+                else SafeString(' <span class="badge badge-empty" data-no-alerts>No alerts</span>'),
+                products=SafeString("".join(products)) if products else html_row(MUTED, "—"),
                 time=timestamp(template_localtime(incident.last_activity_time)),
             )
         )
-    return mark_safe("".join(html))
+    return SafeString("".join(html))
 
 
 # --- entities --------------------------------------------------------------------------
@@ -215,16 +216,16 @@ def entity_rows(entities, incident: Incident, selected=None, kind: str = "") -> 
             html_row(
                 ENTITY_ROW,
                 pk=entity.pk,
-                url=mark_safe(f"{entity_url.fill(entity.pk)}{html_module.escape(query)}"),
-                selected=mark_safe(' class="selected"') if here else "",
-                current=mark_safe(' aria-current="true"') if here else "",
+                url=SafeString(f"{entity_url.fill(entity.pk)}{html_module.escape(query)}"),
+                selected=SafeString(' class="selected"') if here else "",
+                current=SafeString(' aria-current="true"') if here else "",
                 identifier=reveal_bidi(entity.identifier),
                 name=reveal_bidi(entity.display_name or entity.identifier),
                 alerts=entity.incident_alerts,
                 others=entity_index.open_count_label(entity.other_open_incidents),
             )
         )
-    return mark_safe("".join(html))
+    return SafeString("".join(html))
 
 
 # --- alerts ----------------------------------------------------------------------------
@@ -241,7 +242,7 @@ def alert_entities(alert) -> SafeString:
     tells alerts of the same name apart (`selectors.attach_main_entities`)."""
     entities = getattr(alert, "main_entities", None)
     if not entities:
-        return mark_safe("")
+        return SafeString("")
     tags = [
         html_row(
             ENTITY_TAG,
@@ -255,7 +256,7 @@ def alert_entities(alert) -> SafeString:
     more = getattr(alert, "more_entities", 0)
     if more:
         tags.append(html_row('<span class="muted">+{} more</span>', more))
-    return html_row('<span class="alert-entities">{}</span>', mark_safe("".join(tags)))
+    return html_row('<span class="alert-entities">{}</span>', SafeString("".join(tags)))
 
 
 def _reason_words(why, lead: str) -> SafeString:
@@ -272,7 +273,7 @@ def reason(why) -> SafeString:
     """Why an alert is in an incident (`rules.explain.Explanation`): the text, or
     Rule “name” (linked to the rule): text; and for a merged relation, why before."""
     if not why:
-        return mark_safe("")
+        return SafeString("")
     html = _reason_words(why, "Rule")
     if why.earlier:
         before = _reason_words(why.earlier, "rule")
@@ -361,11 +362,11 @@ def alert_rows(context, alerts) -> SafeString:
                 status=alert_status(alert.status),
                 product=reveal_bidi(alert.product_name) or "—",
                 time=timestamp(template_localtime(alert.time_generated)),
-                links=mark_safe("".join(others)) if links else html_row(MUTED, "—"),
+                links=SafeString("".join(others)) if links else html_row(MUTED, "—"),
                 why=why,
             )
         )
-    return mark_safe("".join(html))
+    return SafeString("".join(html))
 
 
 # --- timelines -------------------------------------------------------------------------
@@ -455,7 +456,7 @@ def timeline_items(context, alerts, in_incident=None, menu=False, add=False) -> 
             others = html_row(
                 '<span class="tl-others">{} {}</span>',
                 "Also in" if inside else "In",
-                mark_safe(links),
+                SafeString(links),
             )
         actions = ""
         if menu:
@@ -487,10 +488,10 @@ def timeline_items(context, alerts, in_incident=None, menu=False, add=False) -> 
                 TIMELINE_ITEM,
                 sev=alert.severity.lower(),
                 where="in-incident" if inside else "outside",
-                shield=mark_safe(SHIELD),
+                shield=SafeString(SHIELD),
                 uuid=uuid_,
                 url=alert_url.fill(uuid_),
-                autofocus=mark_safe(" autofocus") if autofocus and not html else "",
+                autofocus=SafeString(" autofocus") if autofocus and not html else "",
                 name=name,
                 where_text="In this incident." if inside else "Not in this incident.",
                 severity=alert.severity,
@@ -508,4 +509,4 @@ def timeline_items(context, alerts, in_incident=None, menu=False, add=False) -> 
                 actions=actions,
             )
         )
-    return mark_safe("".join(html))
+    return SafeString("".join(html))
