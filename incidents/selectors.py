@@ -166,12 +166,15 @@ class IncidentLink:
     provider_name: str = ""
 
 
-def attach_incidents(alerts: Sequence[Alert], *, reasons: bool = False) -> None:
+def attach_incidents(
+    alerts: Sequence[Alert], *, reasons: bool = False, ids: QuerySet | None = None
+) -> None:
     """Set each alert's `incident_links`: the incidents it belongs to, in one query; with
     `reasons`, each link says why the alert is there.
 
     Also `remove_refusal`: why the alert cannot leave every incident it is in (the alerts
     queue's and the alert page's "Link alerts to another incident"); "" when it can.
+    `ids`: a query of the alerts' ids, where one selects them (`of_incident`).
     """
     found: dict[int, list[IncidentLink]] = defaultdict(list)
     fields = ["alert_id", "incident__number", "incident__title", "incident__status"]
@@ -179,7 +182,7 @@ def attach_incidents(alerts: Sequence[Alert], *, reasons: bool = False) -> None:
     if reasons:
         fields += ["reason", "details", "created_by__username", "created_by_name"]
     rows = (
-        Relation.objects.filter(alert_id__in=[a.pk for a in alerts])
+        Relation.objects.filter(alert_id__in=_ids(alerts, ids))
         .values_list(*fields)
         .order_by("alert_id", "incident__number")
     )
@@ -197,14 +200,24 @@ def attach_incidents(alerts: Sequence[Alert], *, reasons: bool = False) -> None:
         alert.remove_refusal = next(filter(None, (provider_refusal(alert, i) for i in links)), "")
 
 
-def attach_main_entities(alerts: Sequence[Alert]) -> None:
+def _ids(alerts: Sequence[Alert], ids: QuerySet | None) -> QuerySet | list[int]:
+    # A subquery, not a list: 150 parameters cost more to send than the rows they select.
+    return ids if ids is not None else [a.pk for a in alerts]
+
+
+def of_incident(incident: Incident) -> QuerySet:
+    """The ids of the incident's alerts, as a subquery."""
+    return Relation.objects.filter(incident=incident).values("alert_id")
+
+
+def attach_main_entities(alerts: Sequence[Alert], ids: QuerySet | None = None) -> None:
     """Set each alert's `main_entities` (`MAIN_ENTITIES` hosts, accounts and IPs at most,
     in that order) and `more_entities` (how many of those kinds that leaves out), in one
     query: the database ranks each alert's entities of a kind and returns only the first."""
     by_kind = [F("alert_id"), F("entity__kind")]
     links = (
         Alert.entities.through.objects.filter(
-            alert_id__in=[a.pk for a in alerts], entity__kind__in=MAIN_ENTITY_KINDS
+            alert_id__in=_ids(alerts, ids), entity__kind__in=MAIN_ENTITY_KINDS
         )
         .annotate(
             rank=Window(RowNumber(), partition_by=by_kind, order_by=[F("entity__identifier")]),
@@ -244,9 +257,20 @@ class MainEntity:
 # --- one incident ----------------------------------------------------------------
 
 
-# Not the columns only the alert page shows: 150 alerts' JSON cost more to read than the
-# rest of an incident's tab.
-ALERT_PAGE_ONLY = ("description", "remediation_steps", "extended_properties", "source_fields")
+# What an alert's row, timeline item and graph node show of it (and its refusals read):
+# not the columns only the alert page shows. 150 alerts' JSON cost more to read than the
+# rest of an incident's tab, and each date column costs a conversion per row.
+ROW_FIELDS = (
+    "workspace_id",
+    "system_alert_id",
+    "display_name",
+    "severity",
+    "status",
+    "product_name",
+    "provider_name",
+    "time_generated",
+    "tactics",
+)
 
 
 def incident_alerts(incident: Incident, *, main_entities: bool = True) -> list[Alert]:
@@ -255,21 +279,25 @@ def incident_alerts(incident: Incident, *, main_entities: bool = True) -> list[A
     cannot leave this incident ("Remove alert", "Link alerts to another incident")."""
     alerts = list(
         Alert.objects.filter(relations__incident=incident)
-        .defer(*ALERT_PAGE_ONLY)
+        .only(*ROW_FIELDS)
         .order_by("-time_generated", "-id")
     )
-    _attach_membership(alerts, incident, main_entities=main_entities)
+    _attach_membership(alerts, incident, main_entities=main_entities, ids=of_incident(incident))
     return alerts
 
 
 def _attach_membership(
-    alerts: Sequence[Alert], incident: Incident, *, main_entities: bool = True
+    alerts: Sequence[Alert],
+    incident: Incident,
+    *,
+    main_entities: bool = True,
+    ids: QuerySet | None = None,
 ) -> None:
     """What `incident_alerts` says of each of the incident's `alerts` (2 queries)."""
-    attach_incidents(alerts, reasons=True)
+    attach_incidents(alerts, reasons=True, ids=ids)
     # The rows' hosts, accounts and IPs: one more query, which the graph does without.
     if main_entities:
-        attach_main_entities(alerts)
+        attach_main_entities(alerts, ids)
     for alert in alerts:
         alert.why = next((i.why for i in alert.incident_links if i.number == incident.number), None)
         alert.remove_refusal = provider_refusal(alert, incident)
@@ -286,7 +314,7 @@ def incident_timeline(incident: Incident, cursor: str | None = None) -> Page:
     each as `incident_alerts` has it and with `other_links` (3 queries). A page, not all
     150: the Alerts tab lists them all, and a full incident's timeline cost more than the
     rest of its Overview (#14)."""
-    queryset = Alert.objects.filter(relations__incident=incident).defer(*ALERT_PAGE_ONLY)
+    queryset = Alert.objects.filter(relations__incident=incident).only(*ROW_FIELDS)
     keys = [Key("time_generated", descending=True), Key("id", descending=True)]
     page = keyset_page(queryset, keys, cursor, INCIDENT_TIMELINE_SIZE)
     _attach_membership(page.rows, incident)
@@ -352,7 +380,7 @@ def entity_timeline(entity: Entity, incident: Incident, cursor: str | None) -> P
     in the provider's incident), said beside the button instead of after a click.
     """
     in_incident = Exists(Relation.objects.filter(incident=incident, alert=OuterRef("pk")))
-    queryset = alerts_involving(entity).annotate(in_incident=in_incident)
+    queryset = alerts_involving(entity).only(*ROW_FIELDS).annotate(in_incident=in_incident)
     keys = [Key("time_generated", descending=True), Key("id", descending=True)]
     page = keyset_page(queryset, keys, cursor, ENTITY_TIMELINE_SIZE)
     attach_incidents(page.rows)
@@ -417,6 +445,7 @@ def related_alerts(
     (2 queries). The investigation graph's "Related alerts"."""
     queryset = (
         alerts_involving(entity)
+        .only(*ROW_FIELDS)
         .filter(time_generated__range=(since, until))
         .exclude(relations__incident=incident)
         .order_by("-time_generated", "-id")
