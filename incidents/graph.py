@@ -54,7 +54,7 @@ def graph(incident: Incident, *, can_act: bool) -> dict:
     """The incident's alerts, their entities and the edges between them (5 queries)."""
     # The graph draws every entity itself.
     alerts = selectors.incident_alerts(incident, main_entities=False)
-    links = selectors.alert_entity_ids([a.pk for a in alerts])
+    links = selectors.alert_entity_ids(selectors.of_incident(incident))
     entities = selectors.incident_entities(incident)
     return {
         "incident": {

@@ -357,7 +357,7 @@ def incident_entities(incident: Incident, *, properties: bool = True) -> list[En
         )
     )
     # From the incidents' entity rows: as cheap for a host seen in 60,000 alerts as in 6.
-    others = entity_index.other_open_incidents([e.pk for e in entities], incident.pk)
+    others = entity_index.other_open_incidents(entity_index.entities_of(incident.pk), incident.pk)
     for entity in entities:
         entity.other_open_incidents = others.get(entity.pk, 0)
     return entities
@@ -428,8 +428,9 @@ def property_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def alert_entity_ids(alert_ids: Sequence[int]) -> dict[int, list[int]]:
-    """Each alert's entity ids, in one query: the graph's alert–entity edges."""
+def alert_entity_ids(alert_ids: Sequence[int] | QuerySet) -> dict[int, list[int]]:
+    """Each alert's entity ids, in one query: the graph's alert–entity edges. `alert_ids`
+    may be a subquery (`of_incident`)."""
     found: dict[int, list[int]] = defaultdict(list)
     links = Alert.entities.through.objects.filter(alert_id__in=alert_ids)
     for alert_id, entity_id in links.values_list("alert_id", "entity_id").order_by("id"):
