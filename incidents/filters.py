@@ -14,7 +14,7 @@ from django.utils.functional import cached_property
 
 from incidents.facets import has_item, matching, present_values
 from incidents.models import Alert, AlertStatus, Incident, IncidentStatus, Severity
-from incidents.widgets import QuickSelect
+from incidents.widgets import QuickSelect, QuickTextInput
 
 NUMBER = re.compile(r"^\s*#?(\d{1,18})\b")
 
@@ -107,11 +107,11 @@ class Choice(django_filters.ChoiceFilter):
 
 def choice_list(name: str) -> forms.TextInput:
     """A text field offering the values present (a <datalist> the template fills)."""
-    return forms.TextInput(attrs={"list": f"{name}-values", "autocomplete": "off"})
+    return QuickTextInput(attrs={"list": f"{name}-values", "autocomplete": "off"})
 
 
 class IncidentFilter(BoundedSearch, django_filters.FilterSet):
-    q = django_filters.CharFilter(label="Search", method="filter_q")
+    q = django_filters.CharFilter(label="Search", method="filter_q", widget=QuickTextInput)
     status = Choice(
         label="Status",
         choices=[(OPEN, "Open (New or Active)"), *IncidentStatus.choices],
@@ -134,7 +134,7 @@ class IncidentFilter(BoundedSearch, django_filters.FilterSet):
     tactic = Choice(
         label="Tactic", choices=TACTIC_CHOICES, empty_label="Any tactic", method="filter_tactic"
     )
-    label = django_filters.CharFilter(label="Label", method="filter_label")
+    label = django_filters.CharFilter(label="Label", method="filter_label", widget=QuickTextInput)
     range = Choice(
         label="Last activity",
         choices=TIME_RANGE_CHOICES,
@@ -211,7 +211,7 @@ class IncidentFilter(BoundedSearch, django_filters.FilterSet):
 
 
 class AlertFilter(BoundedSearch, django_filters.FilterSet):
-    q = django_filters.CharFilter(label="Search", method="filter_q")
+    q = django_filters.CharFilter(label="Search", method="filter_q", widget=QuickTextInput)
     severity = Choice(label="Severity", choices=Severity.choices, empty_label="Any severity")
     status = Choice(label="Status", choices=AlertStatus.choices, empty_label="Any status")
     provider = django_filters.CharFilter(

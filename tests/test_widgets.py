@@ -1,10 +1,11 @@
-"""`widgets.QuickSelect` draws exactly what Django's `Select` draws from its templates."""
+"""`widgets.QuickSelect` and `QuickTextInput` draw exactly what Django's `Select` and
+`TextInput` draw from their templates."""
 
 import pytest
 from django import forms
 
 from incidents.filters import AlertFilter, IncidentFilter
-from incidents.widgets import QuickSelect
+from incidents.widgets import QuickSelect, QuickTextInput
 
 CHOICES = [
     ("", "Any <status>"),
@@ -33,3 +34,25 @@ def test_the_queues_filter_bars_use_it_for_every_choice(filterset):
     ]
     assert selects
     assert all(isinstance(filterset.base_filters[n].field.widget, QuickSelect) for n in selects)
+
+
+@pytest.mark.parametrize("value", [None, "", "a&b <c> \"d\" 'e'", 42])
+@pytest.mark.parametrize(
+    "attrs",
+    [{}, {"list": "product-values", "autocomplete": "off", "required": True, "hidden": False}],
+)
+def test_the_text_input_draws_what_djangos_draws(value, attrs):
+    ours = QuickTextInput(attrs=attrs).render("q", value, {"id": "id_q", "maxlength": 200})
+    django = forms.TextInput(attrs=attrs).render("q", value, {"id": "id_q", "maxlength": 200})
+    assert ours == django
+
+
+@pytest.mark.parametrize("filterset", [IncidentFilter, AlertFilter])
+def test_the_queues_filter_bars_draw_every_text_field_in_python(filterset):
+    inputs = [
+        field.field.widget
+        for field in filterset.base_filters.values()
+        if isinstance(field.field.widget, forms.TextInput)
+    ]
+    assert inputs
+    assert all(isinstance(widget, QuickTextInput) for widget in inputs)
