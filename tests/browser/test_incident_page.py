@@ -8,7 +8,14 @@ from playwright.sync_api import Locator, Page, expect
 
 from incidents import membership
 from incidents.models import ActivityEntry, ActivityKind, Incident, IncidentStatus
-from tests.factories import INGESTION, EntityFactory, IncidentFactory, alert_in, incident_ids_of
+from tests.factories import (
+    INGESTION,
+    EntityFactory,
+    IncidentFactory,
+    alert_in,
+    incident_ids_of,
+    incident_with_alerts,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -200,6 +207,30 @@ def test_escape_cancels_the_dialog(signed_in: Page, live_server, workspace, inci
     expect(plus).to_be_focused()
     incident.refresh_from_db()
     assert incident.alert_count == 1
+
+
+def test_the_incident_timeline_shows_more_alerts_on_demand(
+    signed_in: Page, live_server, workspace, artifacts
+):
+    page = signed_in
+    incident = incident_with_alerts(55, workspace=workspace)
+    page.goto(f"{live_server.url}/incidents/{incident.number}/")
+    timeline = page.get_by_role("region", name="Incident timeline")
+    items = timeline.locator("li.tl-item")
+    expect(items).to_have_count(50)
+    expect(timeline).to_contain_text("55 alerts, newest first; the Alerts tab lists them all.")
+
+    more = timeline.get_by_role("link", name="Show more alerts")
+    more.click()
+    expect(items).to_have_count(55)
+    expect(more).to_have_count(0)
+    # The first new alert takes the focus from the link that went.
+    expect(items.nth(50).locator("a.tl-name")).to_be_focused()
+    page.screenshot(path=artifacts / "incident-timeline-more.png")
+
+    # The appended alerts' menus work as the others do.
+    items.nth(54).get_by_role("button", name=re.compile("^More actions for ")).click()
+    expect(page.get_by_role("menuitem", name="Remove alert")).to_be_visible()
 
 
 def test_remove_alert_from_the_incident_timeline(
