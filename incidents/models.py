@@ -127,6 +127,11 @@ class Via(models.TextChoices):
     ADMIN = "admin", "Admin site"
 
 
+# A channel's label from a dict: `get_via_display` rebuilds the choices on every call, and
+# the Activity tab names the channel of 50 entries.
+VIA_LABELS = dict(Via.choices)
+
+
 class Workspace(models.Model):
     name = models.SlugField(max_length=90, unique=True)
     display_name = models.CharField(max_length=200, blank=True)
@@ -625,7 +630,7 @@ class ActivityEntry(models.Model):
         Ingestion, rule “X” via Automation rule)."""
         if self.via == Via.UI:
             return ""
-        label = self.get_via_display()
+        label = VIA_LABELS.get(self.via, self.via)
         first = self.actor_name.split(maxsplit=1)[:1]
         if first and first[0].casefold() == label.split()[-1].casefold():
             return ""
