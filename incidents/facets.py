@@ -98,17 +98,19 @@ class Total:
         return round(self.value / step) * step
 
 
-def count_matching(queryset: QuerySet) -> Total:
+def count_matching(queryset: QuerySet, *, ordered: bool = True) -> Total:
     """Exact up to `EXACT_UP_TO` (one query that stops there); past it, PostgreSQL's
     planner estimate (one EXPLAIN). SQLite, a single-user database, counts exactly.
 
     The stopping count keeps the list's own order (the model's, newest first), so it reads
     the rows the list reads: unordered, the planner may walk another index (alert names
     in name order) that holds a common word's matches all in one stretch far along it.
+    Not `ordered` when no filter tests text that way: the count then reads the index that
+    holds the rows (a product's alerts from the product index), not the list's order.
     """
     if connection.vendor != "postgresql":
         return Total(queryset.order_by().count(), exact=True)
-    found = queryset[: EXACT_UP_TO + 1].count()
+    found = (queryset if ordered else queryset.order_by())[: EXACT_UP_TO + 1].count()
     queryset = queryset.order_by()
     if found <= EXACT_UP_TO:
         return Total(found, exact=True)

@@ -98,6 +98,58 @@ def test_it_filters_and_sorts_from_the_query_string(client, reader, workspace, q
         assert names == expected
 
 
+SEARCHED = [
+    "Brute force against VPN",
+    "BRUTE FORCE on Azure portal",
+    "Force-tunnel brute",
+    "Phishing",
+]
+
+
+@pytest.fixture
+def searched(workspace):
+    incident = IncidentFactory(workspace=workspace)
+    for name in SEARCHED:
+        alert_in(incident, display_name=name)
+    alert_in(incident, display_name="")
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("brute", SEARCHED[:3]),
+        ("Force  BRUTE", SEARCHED[:3]),
+        ("brute azure", SEARCHED[1:2]),
+        ("phish", SEARCHED[3:]),
+        ("tunnel-x", []),
+        ("   ", [*SEARCHED, ""]),
+    ],
+)
+@pytest.mark.parametrize("names_searched", ["among the names", "in every alert"])
+def test_a_search_finds_the_alerts_whose_name_holds_every_word_in_any_case(
+    client, reader, workspace, searched, monkeypatch, q, expected, names_searched
+):
+    if names_searched == "in every alert":
+        # More names than the filter looks through: each alert's name is tested instead.
+        monkeypatch.setattr("incidents.filters.MAX_VALUES", 2)
+    client.force_login(reader)
+    response = client.get(URL, {"q": q})
+    assert sorted(names_in(response)) == sorted(expected)
+    total = response.context["total"]
+    assert (total.value, total.exact) == (len(expected), True)
+
+
+def test_a_search_reads_the_names_once_with_the_filters_choice_lists(
+    client, reader, workspace, searched, django_assert_max_num_queries
+):
+    client.force_login(reader)
+    # Session, user, memberships; the choice lists and names; the page; its alerts'
+    # incidents and entities; the count.
+    with django_assert_max_num_queries(8):
+        response = client.get(URL, {"q": "brute"})
+    assert len(names_in(response)) == 3
+
+
 def test_it_pages_with_a_cursor(client, reader, workspace):
     incident_with_alerts(75, workspace=workspace)
     client.force_login(reader)

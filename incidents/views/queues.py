@@ -58,7 +58,7 @@ def alert_list(request: WorkspaceRequest) -> HttpResponse:
     context = {
         "filter": filterset,
         "page": page,
-        "total": facets.count_matching(filterset.qs),
+        "total": facets.count_matching(filterset.qs, ordered=filterset.count_in_order),
         "columns": sort_columns(sort, selectors.ALERT_SORTS, "-time"),
         "section": "alerts",
         "can_act": can_act(request),
