@@ -241,22 +241,27 @@ ENTITY_TAG = (
 
 
 @register.filter
-def alert_entities(alert) -> SafeString:
+def alert_entities(alert, drawn: dict | None = None) -> SafeString:
     """The alert's main entities (hosts, accounts, IPs), each with its kind's icon: what
-    tells alerts of the same name apart (`selectors.attach_main_entities`)."""
+    tells alerts of the same name apart (`selectors.attach_main_entities`). `drawn`: the
+    tags already drawn for a list's other rows, by entity (a busy incident's alerts share
+    their hosts and accounts)."""
     entities = getattr(alert, "main_entities", None)
     if not entities:
         return SafeString("")
-    tags = [
-        html_row(
-            ENTITY_TAG,
-            label=kind_label(e.kind),
-            identifier=reveal_bidi(e.identifier),
-            icon=kind_icon(e.kind),
-            name=reveal_bidi(e.display_name or e.identifier),
-        )
-        for e in entities
-    ]
+    drawn = {} if drawn is None else drawn
+    tags = []
+    for e in entities:
+        tag = drawn.get(e)
+        if tag is None:
+            drawn[e] = tag = html_row(
+                ENTITY_TAG,
+                label=kind_label(e.kind),
+                identifier=reveal_bidi(e.identifier),
+                icon=kind_icon(e.kind),
+                name=reveal_bidi(e.display_name or e.identifier),
+            )
+        tags.append(tag)
     more = getattr(alert, "more_entities", 0)
     if more:
         tags.append(html_row('<span class="muted">+{} more</span>', more))
@@ -307,6 +312,9 @@ def alert_rows(context, alerts) -> SafeString:
     can_act = context.get("can_act")
     incident = context.get("incident")
     here = incident.number if incident else None
+    # What rows share, drawn once: entity tags, links to incidents, reasons.
+    tags: dict = {}
+    drawn: dict = {}
     html = []
     for alert in alerts:
         uuid_ = alert.system_alert_id
@@ -330,23 +338,28 @@ def alert_rows(context, alerts) -> SafeString:
                 name,
             )
         links = alert.incident_links
-        others = [
-            html_row(
-                '<a href="{}" title="{} ({})">#{}</a> ',
-                incident_url.fill(link.number),
-                reveal_bidi(link.title),
-                link.status,
-                link.number,
-            )
-            for link in links
-            if link.number != here
-        ]
+        others = []
+        for link in links:
+            if link.number == here:
+                continue
+            key = (link.number, link.title, link.status)
+            if key not in drawn:
+                drawn[key] = html_row(
+                    '<a href="{}" title="{} ({})">#{}</a> ',
+                    incident_url.fill(link.number),
+                    reveal_bidi(link.title),
+                    link.status,
+                    link.number,
+                )
+            others.append(drawn[key])
         why = ""
         if incident:
             found = getattr(alert, "why", None)
-            why = html_row(
-                '<td class="why">{}</td>', reason(found) if found else html_row(MUTED, "—")
-            )
+            if found not in drawn:
+                drawn[found] = html_row(
+                    '<td class="why">{}</td>', reason(found) if found else html_row(MUTED, "—")
+                )
+            why = drawn[found]
         html.append(
             html_row(
                 ALERT_ROW,
@@ -354,7 +367,7 @@ def alert_rows(context, alerts) -> SafeString:
                 check=check,
                 url=alert_url.fill(uuid_),
                 name=name,
-                entities=alert_entities(alert),
+                entities=alert_entities(alert, tags),
                 refusal=html_row(
                     '<p class="refusal" id="{}">{}</p>',
                     refusal_id,
@@ -439,6 +452,7 @@ def timeline_items(context, alerts, in_incident=None, menu=False, add=False) -> 
     request = context.get("request")
     here = quote(request.get_full_path(), safe="/") if request is not None else ""
     autofocus = bool(context.get("appending"))
+    tags: dict = {}  # Entity tags, drawn once for the alerts that share them.
     html = []
     for alert in alerts:
         uuid_ = alert.system_alert_id
@@ -501,7 +515,7 @@ def timeline_items(context, alerts, in_incident=None, menu=False, add=False) -> 
                 severity=alert.severity,
                 product=reveal_bidi(alert.product_name or "—"),
                 time=timestamp(template_localtime(alert.time_generated)),
-                entities=alert_entities(alert),
+                entities=alert_entities(alert, tags),
                 others=others,
                 refusal=html_row(
                     '<p class="tl-refusal" id="remove-refusal-{}">{}</p>',
