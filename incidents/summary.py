@@ -20,14 +20,25 @@ class KindCount:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class TopEntity:
+    """One of the entities in most of the incident's alerts, as the details panel names it."""
+
+    pk: int
+    kind: str
+    identifier: str
+    display_name: str
+    incident_alerts: int
+
+
 @dataclass(frozen=True)
 class Summary:
     tactics: list[mitre.Tactic]
     techniques: list[mitre.Technique]
     products: list[str]
     kinds: list[KindCount]
-    # The entities in most of the incident's alerts, each with `incident_alerts`.
-    top_entities: list[Entity]
+    # The entities in most of the incident's alerts.
+    top_entities: list[TopEntity]
 
     @property
     def entity_count(self) -> int:
@@ -41,14 +52,15 @@ def summarize(incident: Incident, alerts: Sequence[Alert] | None = None) -> Summ
     if alerts is None:
         fields = ("product_name", "tactics", "techniques")
         alerts = Alert.objects.filter(relations__incident=incident).values_list(*fields, named=True)
-    entities = list(
-        Entity.objects.filter(alerts__relations__incident=incident)
-        .annotate(incident_alerts=Count("alerts", distinct=True))
-        # Not their properties: a busy incident has hundreds of entities, and the
+    entities = [
+        TopEntity(*row)
+        # Rows, not model instances: a busy incident has hundreds of entities, and the
         # summary names eight.
-        .only("kind", "identifier", "display_name")
+        for row in Entity.objects.filter(alerts__relations__incident=incident)
+        .annotate(incident_alerts=Count("alerts", distinct=True))
         .order_by("-incident_alerts", "kind", "identifier")
-    )
+        .values_list("pk", "kind", "identifier", "display_name", "incident_alerts")
+    ]
     per_kind = Counter(e.kind for e in entities)
     labels = dict(EntityKind.choices)
     kinds = [
