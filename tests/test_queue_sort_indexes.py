@@ -103,3 +103,42 @@ def test_the_owner_sort_merges_each_owners_incidents_read_in_order(workspace, so
     assert plan.count("incident_owner_number_idx") >= 3, plan
     assert plan.count("Index Scan") == 4, plan
     assert plan.count("Sort Key") == 1, plan
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ({"product": "Microsoft Defender for IoT"}, "incident_products_gin_idx"),
+        ({"tactic": "Exfiltration"}, "incident_tactics_gin_idx"),
+    ],
+)
+def test_a_rare_product_or_tactic_is_found_through_its_index(workspace, reader, query, index):
+    from django.test import RequestFactory
+
+    from incidents.filters import IncidentFilter
+    from incidents.models import Membership
+    from tests.factories import IncidentFactory, alert_in
+
+    # Many incidents; one with the rare value (migration 0019), from its alert.
+    Incident.objects.bulk_create(
+        Incident(workspace=workspace, number=n, title=f"Noise {n}", products=["Sentinel"])
+        for n in range(1000, 6000)
+    )
+    alert_in(
+        IncidentFactory(workspace=workspace),
+        product_name="Microsoft Defender for IoT",
+        tactics=["Exfiltration"],
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE incidents_incident")
+    request = RequestFactory().get("/incidents/", {**query, "status": ""})
+    request.membership = Membership.objects.get(workspace=workspace, user=reader)
+    incidents = Incident.objects.filter(workspace=workspace)
+    filtered = IncidentFilter(request.GET, queryset=incidents, request=request).qs
+    with CaptureQueriesContext(connection) as queries:
+        selectors.incident_page(filtered, "", None)
+    sql = next(q["sql"] for q in queries if "@>" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan, plan
