@@ -1,13 +1,18 @@
 """On PostgreSQL, each sort of the queues reads its page in order from an index (#14):
 the planner is told not to sort, and the page's own query must still find an index that
-gives its order."""
+gives its order. And a filter on a rare product or tactic finds its rows through an index
+instead of walking the queue."""
 
 import pytest
 from django.db import connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from incidents import selectors
-from incidents.models import Alert, Incident
+from incidents.filters import AlertFilter, IncidentFilter
+from incidents.models import Alert, Incident, Membership
+from tests.factories import IncidentFactory, alert_in
 
 pytestmark = pytest.mark.postgres
 
@@ -105,6 +110,26 @@ def test_the_owner_sort_merges_each_owners_incidents_read_in_order(workspace, so
     assert plan.count("Sort Key") == 1, plan
 
 
+def filtered_page_plan(reader, workspace, queue: str, query: dict) -> str:
+    """The plan of the queue's first page (its query with `@>`) filtered by `query`, as
+    the planner chooses it on its own."""
+    filterset, model, page = {
+        "incidents": (IncidentFilter, Incident, selectors.incident_page),
+        "alerts": (AlertFilter, Alert, selectors.alert_page),
+    }[queue]
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {model._meta.db_table}")
+    request = RequestFactory().get(f"/{queue}/", query)
+    request.membership = Membership.objects.get(workspace=workspace, user=reader)
+    rows = model.objects.filter(workspace=workspace)
+    with CaptureQueriesContext(connection) as queries:
+        page(filterset(request.GET, queryset=rows, request=request).qs, "", None)
+    sql = next(q["sql"] for q in queries if "@>" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 @pytest.mark.parametrize(
     ("query", "index"),
     [
@@ -113,12 +138,6 @@ def test_the_owner_sort_merges_each_owners_incidents_read_in_order(workspace, so
     ],
 )
 def test_a_rare_product_or_tactic_is_found_through_its_index(workspace, reader, query, index):
-    from django.test import RequestFactory
-
-    from incidents.filters import IncidentFilter
-    from incidents.models import Membership
-    from tests.factories import IncidentFactory, alert_in
-
     # Many incidents; one with the rare value (migration 0019), from its alert.
     Incident.objects.bulk_create(
         Incident(workspace=workspace, number=n, title=f"Noise {n}", products=["Sentinel"])
@@ -129,16 +148,20 @@ def test_a_rare_product_or_tactic_is_found_through_its_index(workspace, reader, 
         product_name="Microsoft Defender for IoT",
         tactics=["Exfiltration"],
     )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE incidents_incident")
-    request = RequestFactory().get("/incidents/", {**query, "status": ""})
-    request.membership = Membership.objects.get(workspace=workspace, user=reader)
-    incidents = Incident.objects.filter(workspace=workspace)
-    filtered = IncidentFilter(request.GET, queryset=incidents, request=request).qs
-    with CaptureQueriesContext(connection) as queries:
-        selectors.incident_page(filtered, "", None)
-    sql = next(q["sql"] for q in queries if "@>" in q["sql"])
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN {sql}")
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = filtered_page_plan(reader, workspace, "incidents", {**query, "status": ""})
     assert index in plan, plan
+
+
+def test_a_tactic_no_alert_has_is_found_through_the_alerts_tactics_index(workspace, reader):
+    now = timezone.now()
+    Alert.objects.bulk_create(
+        Alert(
+            workspace=workspace,
+            display_name=f"Noise {n}",
+            tactics=["Discovery"],
+            time_generated=now,
+        )
+        for n in range(5000)
+    )
+    plan = filtered_page_plan(reader, workspace, "alerts", {"tactic": "ImpairProcessControl"})
+    assert "alert_tactics_gin_idx" in plan, plan
