@@ -49,6 +49,7 @@ from django.test import Client  # noqa: E402
 
 from incidents import selectors  # noqa: E402
 from incidents.access import SESSION_KEY  # noqa: E402
+from incidents.filters import TACTIC_CHOICES  # noqa: E402
 from incidents.models import (  # noqa: E402
     Alert,
     Entity,
@@ -161,6 +162,15 @@ def rarest_product(workspace: Workspace) -> tuple[str, int]:
     return row["product_name"], row["n"]
 
 
+def rarest_tactic(workspace: Workspace) -> tuple[str, int]:
+    """Of the tactics the filters offer, the one in fewest alerts (often none: the ICS
+    ones), and their number."""
+    alerts = Alert.objects.filter(workspace=workspace)
+    counts = [(alerts.filter(tactics__contains=[t]).count(), t) for t, _ in TACTIC_CHOICES]
+    n, tactic = min(counts)
+    return tactic, n
+
+
 def pages(workspace: Workspace) -> tuple[list[Page], list[str]]:
     """Every page measured, and what they were chosen from (the run's header)."""
     incidents = Incident.objects.filter(workspace=workspace)
@@ -170,6 +180,7 @@ def pages(workspace: Workspace) -> tuple[list[Page], list[str]]:
     title_word = longest_word(latest.title)
     name_word = longest_word(alert.display_name)
     product, product_alerts = rarest_product(workspace)
+    tactic, tactic_alerts = rarest_tactic(workspace)
     title_q, name_q, product_q = (quote_plus(v) for v in (title_word, name_word, product))
     entity_incident, busy, busy_alerts, quiet, quiet_alerts = entity_subjects(workspace)
     number = busiest.number
@@ -179,6 +190,7 @@ def pages(workspace: Workspace) -> tuple[list[Page], list[str]]:
         f"busiest incident #{number}: {busiest.alert_count:,} alerts, {entity_count:,} entities",
         f"entity panel in #{entity_incident.number}: {busy.kind} {busy.pk} in "
         f"{busy_alerts:,} alerts, {quiet.kind} {quiet.pk} in {quiet_alerts:,}",
+        f"rarest tactic: {tactic} ({tactic_alerts:,} alerts)",
         f"rarest product: {product} ({product_alerts:,} alerts) · searched: "
         f"{name_word!r} (alert names), {title_word!r} (incident titles)",
     ]
@@ -202,6 +214,7 @@ def pages(workspace: Workspace) -> tuple[list[Page], list[str]]:
         "product contains": "?product=defender",
         "rarest product": f"?product={product_q}",
         "a tactic": "?tactic=Persistence&status=",
+        "rarest tactic": f"?tactic={tactic}&status=",
         "a label": "?label=Merged&status=",
         "search a word": f"?q={title_q}&status=",
         "search no match": "?q=zzqxv&status=",
@@ -217,6 +230,7 @@ def pages(workspace: Workspace) -> tuple[list[Page], list[str]]:
         "by status": "?sort=-status",
         "provider contains": "?provider=defender",
         "rarest product": f"?product={product_q}",
+        "rarest tactic": f"?tactic={tactic}",
         "search a word": f"?q={name_q}",
         "search no match": "?q=zzqxv",
     }
