@@ -155,7 +155,7 @@ def _alert(alert: Alert, entity_ids: list[int], incident: Incident, *, in_incide
 KIND_LABELS = dict(EntityKind.choices)
 
 
-def _entity(entity: Entity) -> dict:
+def _entity(entity: selectors.EntityRow) -> dict:
     return {
         "id": entity.pk,
         "kind": entity.kind,

@@ -119,7 +119,7 @@ def test_removing_records_the_reason_and_refreshes_the_panel_in_place(
         ("Kerberoasting", False)
     ]
     assert f'id="add-{shared.system_alert_id}"' in response.content.decode()
-    assert host not in [e for group in response.context["groups"] for e in group.entities]
+    assert host.pk not in [e.pk for group in response.context["groups"] for e in group.entities]
 
 
 def test_a_reason_too_long_is_asked_again_and_nothing_changes(client, responder, incident, shared):
