@@ -1,9 +1,11 @@
 """Reads that pages share, each in a fixed number of queries however many rows it shows."""
 
+import datetime as dt
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -273,15 +275,39 @@ ROW_FIELDS = (
 )
 
 
-def incident_alerts(incident: Incident, *, main_entities: bool = True) -> list[Alert]:
+@dataclass(slots=True)
+class AlertRow:
+    """One of an incident's alerts as its rows and graph show it (`ROW_FIELDS`), with what
+    `incident_alerts` attaches. A row, not a model instance: building 150 instances cost
+    half as much again as reading them."""
+
+    pk: int
+    workspace_id: int
+    system_alert_id: uuid.UUID
+    display_name: str
+    severity: str
+    status: str
+    product_name: str
+    provider_name: str
+    time_generated: dt.datetime
+    tactics: object
+    incident_links: list[IncidentLink] = field(default_factory=list)
+    remove_refusal: str = ""
+    main_entities: list["MainEntity"] = field(default_factory=list)
+    more_entities: int = 0
+    why: Explanation | None = None
+
+
+def incident_alerts(incident: Incident, *, main_entities: bool = True) -> list[AlertRow]:
     """The incident's alerts, newest first, each with `incident_links`, `main_entities`,
     `why`: the reason it is in this incident (3 queries), and `remove_refusal`: why it
     cannot leave this incident ("Remove alert", "Link alerts to another incident")."""
-    alerts = list(
+    rows = (
         Alert.objects.filter(relations__incident=incident)
-        .only(*ROW_FIELDS)
         .order_by("-time_generated", "-id")
+        .values_list("pk", *ROW_FIELDS)
     )
+    alerts = [AlertRow(*row) for row in rows]
     _attach_membership(alerts, incident, main_entities=main_entities, ids=of_incident(incident))
     return alerts
 
