@@ -234,8 +234,10 @@ class AlertFilter(BoundedSearch, django_filters.FilterSet):
         model = Alert
         fields: list[str] = []
 
-    # Whether the search had to read each alert's name (`count_in_order`).
-    reads_names = False
+    # Whether `facets.count_matching` must count in the list's order: only when the search
+    # tests each alert's name, whose matches another index holds far along it. Other
+    # filters are counted from whichever index holds their rows (a product's, say).
+    count_in_order = False
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """Alerts whose name contains every word (in any case). Alert names are their
@@ -250,17 +252,10 @@ class AlertFilter(BoundedSearch, django_filters.FilterSet):
         if len(names) < MAX_VALUES:
             found = [n for n in names if all(word in n.upper() for word in words)]
             return queryset.filter(display_name__in=found)
-        self.reads_names = True
+        self.count_in_order = True
         return queryset.filter(
             reduce(operator.and_, (Q(display_name__icontains=word) for word in words))
         )
-
-    @property
-    def count_in_order(self) -> bool:
-        """Whether `facets.count_matching` must count in the list's order: only when the
-        search tests names' text, whose matches another index holds far along it. Other
-        filters are counted from whichever index holds their rows (a product's, say)."""
-        return self.reads_names
 
     def filter_range(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(time_generated__gte=timezone.now() - TIME_RANGES[value])
