@@ -548,11 +548,15 @@ ENTRY_ALERTS = (
 OPEN_UP_TO = 5
 
 
-@register.simple_tag
-def activity_entry(entry) -> SafeString:
+@register.simple_tag(takes_context=True)
+def activity_entry(context, entry) -> SafeString:
     """An Activity tab entry's meta line (who, the channel when it does not go without
     saying, when, what kind), its message, its comment and its alerts: a page of 50
     through the template language cost more than the rest of the tab (#14)."""
+    # The alerts' address, reversed once for the page's entries, not once per entry.
+    if "alert_url" not in context.render_context:
+        context.render_context["alert_url"] = UrlPattern("incidents:alert")
+    alert_url = context.render_context["alert_url"]
     channel = entry.channel
     comment = entry.comment
     return html_row(
@@ -565,15 +569,14 @@ def activity_entry(entry) -> SafeString:
         comment=html_row(COMMENT, collapsible(comments.render(reveal_bidi(comment))))
         if comment
         else "",
-        alerts=_entry_alerts(entry.details),
+        alerts=_entry_alerts(entry.details, alert_url),
     )
 
 
-def _entry_alerts(details) -> str:
+def _entry_alerts(details, alert_url: UrlPattern) -> str:
     alerts = details.get("alert_list") if isinstance(details, dict) else None
     if not alerts or not isinstance(alerts, list):
         return ""
-    alert_url = UrlPattern("incidents:alert")
     items = []
     for item in alerts:
         if not isinstance(item, dict):
