@@ -1,10 +1,12 @@
 """The Overview as Sentinel's: its summary (tactics and techniques linked to MITRE, entity
 counts by kind, products), severity and labels edited in place, and similar incidents."""
 
+import datetime as dt
 import json
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from incidents import actions
 from incidents.activity import Actor
@@ -348,19 +350,23 @@ def test_values_found_in_very_many_incidents_do_not_make_incidents_similar(
     assert f"#{others[1].number} " not in html
 
 
-def test_incidents_older_than_fourteen_days_are_not_similar(client, reader, workspace, incident):
-    import datetime as dt
-
-    from django.utils import timezone
-
-    host = EntityFactory(workspace=workspace)
-    alert_in(incident).entities.add(host)
-    old = incident_with_alerts(0, workspace=workspace, title="Old")
+def old_incidents(workspace, count: int, *entities) -> list:
+    """`count` incidents whose one alert, with `entities`, is 40 days old: outside the
+    14-day window of similar incidents."""
     long_ago = timezone.now() - dt.timedelta(days=40)
-    alert_in(old, time_generated=long_ago).entities.add(host)
-    IncidentFactory._meta.model.objects.filter(pk=old.pk).update(
+    old = [incident_with_alerts(0, workspace=workspace, title=f"Old {n}") for n in range(count)]
+    for other in old:
+        alert_in(other, time_generated=long_ago).entities.add(*entities)
+    IncidentFactory._meta.model.objects.filter(pk__in=[o.pk for o in old]).update(
         first_activity_time=long_ago, last_activity_time=long_ago
     )
+    return old
+
+
+def test_incidents_older_than_fourteen_days_are_not_similar(client, reader, workspace, incident):
+    host = EntityFactory(workspace=workspace)
+    alert_in(incident).entities.add(host)
+    (old,) = old_incidents(workspace, 1, host)
     client.force_login(reader)
     html = similar_html(client, incident)
     assert f"#{old.number} " not in html
@@ -370,22 +376,12 @@ def test_incidents_older_than_fourteen_days_are_not_similar(client, reader, work
 def test_incidents_sharing_more_but_out_of_the_window_do_not_crowd_out_similar_ones(
     client, reader, workspace, incident, monkeypatch
 ):
-    import datetime as dt
-
-    from django.utils import timezone
-
     # Checked against the window two at a time: the first two are both too old.
     monkeypatch.setattr("incidents.similar.CHUNK", 2)
     host = EntityFactory(workspace=workspace, kind="host", identifier="mb-winclient")
     account = EntityFactory(workspace=workspace, kind="account", identifier="bjenkins")
     alert_in(incident).entities.add(host, account)
-    long_ago = timezone.now() - dt.timedelta(days=40)
-    old = [incident_with_alerts(0, workspace=workspace, title=f"Old {n}") for n in range(3)]
-    for other in old:
-        alert_in(other, time_generated=long_ago).entities.add(host, account)
-    IncidentFactory._meta.model.objects.filter(pk__in=[o.pk for o in old]).update(
-        first_activity_time=long_ago, last_activity_time=long_ago
-    )
+    old = old_incidents(workspace, 3, host, account)
     recent = [incident_with_alerts(0, workspace=workspace, title=f"Recent {n}") for n in range(2)]
     for other in recent:
         alert_in(other).entities.add(host)
