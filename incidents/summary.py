@@ -5,10 +5,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count
-
 from incidents import mitre
-from incidents.models import Alert, Entity, EntityKind, Incident
+from incidents.models import Alert, EntityKind, Incident
+from incidents.selectors import EntityRow, incident_entity_rows
 
 TOP_ENTITIES = 8
 
@@ -20,17 +19,6 @@ class KindCount:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
-class TopEntity:
-    """One of the entities in most of the incident's alerts, as the details panel names it."""
-
-    pk: int
-    kind: str
-    identifier: str
-    display_name: str
-    incident_alerts: int
-
-
 @dataclass(frozen=True)
 class Summary:
     tactics: list[mitre.Tactic]
@@ -38,7 +26,7 @@ class Summary:
     products: list[str]
     kinds: list[KindCount]
     # The entities in most of the incident's alerts.
-    top_entities: list[TopEntity]
+    top_entities: list[EntityRow]
 
     @property
     def entity_count(self) -> int:
@@ -52,15 +40,7 @@ def summarize(incident: Incident, alerts: Sequence[Alert] | None = None) -> Summ
     if alerts is None:
         fields = ("product_name", "tactics", "techniques")
         alerts = Alert.objects.filter(relations__incident=incident).values_list(*fields, named=True)
-    entities = [
-        TopEntity(*row)
-        # Rows, not model instances: a busy incident has hundreds of entities, and the
-        # summary names eight.
-        for row in Entity.objects.filter(alerts__relations__incident=incident)
-        .annotate(incident_alerts=Count("alerts", distinct=True))
-        .order_by("-incident_alerts", "kind", "identifier")
-        .values_list("pk", "kind", "identifier", "display_name", "incident_alerts")
-    ]
+    entities = incident_entity_rows(incident, ("-incident_alerts", "kind", "identifier"))
     per_kind = Counter(e.kind for e in entities)
     labels = dict(EntityKind.choices)
     kinds = [
